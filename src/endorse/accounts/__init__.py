@@ -1,0 +1,5 @@
+"""Accounts, upload tokens and project membership."""
+
+from endorse.accounts.service import Accounts, Identity
+
+__all__ = ["Accounts", "Identity"]

@@ -1,0 +1,227 @@
+"""Users with Argon2id-hashed passwords, project-scoped upload tokens, ownership."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from packaging.utils import NormalizedName, canonicalize_name
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from endorse.errors import AuthenticationFailed, EndorseError, NotFound, PermissionDenied
+from endorse.metadata.trust import TrustLevel
+from endorse.settings import Settings
+from endorse.storage.db import ApiToken, Database, Project, ProjectMember, User, utcnow
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "endorse_"
+OWNER = "owner"
+MAINTAINER = "maintainer"
+MIN_PASSWORD_LENGTH = 10
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who an upload request authenticated as, and with what."""
+
+    user_id: int
+    username: str
+    #: Projects a scoped token is limited to; None for a password or unscoped token.
+    token_projects: frozenset[NormalizedName] | None
+    method: str
+
+    @property
+    def upload_trust(self) -> TrustLevel:
+        """Trust level of a file this identity uploads (DESIGN rule 8, levels 1-2)."""
+        if self.token_projects is not None:
+            return TrustLevel.INDEX_SIGNED_STRONG_AUTH
+        return TrustLevel.INDEX_SIGNED
+
+    def may_touch(self, project: NormalizedName) -> bool:
+        """Whether the credential itself (not membership) allows this project."""
+        return self.token_projects is None or project in self.token_projects
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 256-bit random: a plain SHA-256 is enough to store them."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    """Account operations over the database."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self._hasher = PasswordHasher(
+            time_cost=settings.password_iterations,
+            memory_cost=settings.password_memory_kib,
+            parallelism=1,
+        )
+        # Verified against when a username is unknown, so that unknown names
+        # cost the same time as wrong passwords and cannot be probed.
+        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+
+    def create_user(self, username: str, password: str) -> int:
+        """Create an account; refuse bad names, short passwords and duplicates."""
+        if not _USERNAME_RE.match(username) or username == "__token__":
+            raise EndorseError(
+                f"invalid username {username!r}",
+                hint="use letters, digits, '.', '_' and '-' (at most 100)",
+            )
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise EndorseError(
+                f"password too short ({len(password)} characters)",
+                hint=f"use at least {MIN_PASSWORD_LENGTH} characters",
+            )
+        with self.db.session() as session:
+            if session.scalar(select(User).where(User.username == username)):
+                raise EndorseError(f"user {username!r} already exists")
+            user = User(username=username, password_hash=self._hasher.hash(password))
+            session.add(user)
+            session.flush()
+            logger.info("created user %s", username)
+            return user.id
+
+    def list_users(self) -> list[str]:
+        """Every username."""
+        with self.db.read_session() as session:
+            return list(session.scalars(select(User.username).order_by(User.username)))
+
+    def create_token(
+        self,
+        username: str,
+        *,
+        projects: list[str] | None = None,
+        description: str = "",
+    ) -> str:
+        """Create an upload token and return it (shown once, stored hashed)."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        scoped = sorted({canonicalize_name(p, validate=True) for p in projects}) if projects else None
+        with self.db.session() as session:
+            user = _user(session, username)
+            session.add(
+                ApiToken(
+                    user_id=user.id,
+                    token_hash=hash_token(token),
+                    description=description,
+                    projects=scoped,
+                )
+            )
+        logger.info("created token for %s (projects: %s)", username, scoped or "all")
+        return token
+
+    def revoke_tokens(self, username: str) -> int:
+        """Revoke every token of a user; return how many."""
+        with self.db.session() as session:
+            user = _user(session, username)
+            tokens = session.scalars(
+                select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(None))
+            ).all()
+            for token in tokens:
+                token.revoked = utcnow()
+            return len(tokens)
+
+    def authenticate(self, username: str, password: str) -> Identity:
+        """Check HTTP Basic credentials: a token (any username) or a password."""
+        if password.startswith(TOKEN_PREFIX):
+            return self._authenticate_token(password)
+        with self.db.read_session() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            stored = user.password_hash if user else None
+        if user is None or stored is None:
+            self._verify_password(self._dummy_hash, password)
+            raise AuthenticationFailed("invalid username or password")
+        if not self._verify_password(stored, password):
+            raise AuthenticationFailed("invalid username or password")
+        return Identity(user.id, user.username, None, "password")
+
+    def _verify_password(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _authenticate_token(self, token: str) -> Identity:
+        digest = hash_token(token)
+        with self.db.read_session() as session:
+            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+            if row is None or row.revoked is not None or not hmac.compare_digest(
+                row.token_hash, digest
+            ):
+                raise AuthenticationFailed(
+                    "invalid or revoked API token",
+                    hint="create a new one with `endorse admin token create`",
+                )
+            user = session.get(User, row.user_id)
+            assert user is not None  # noqa: S101 - foreign key guarantees it
+            scope = frozenset(NormalizedName(p) for p in row.projects) if row.projects else None
+            return Identity(user.id, user.username, scope, "token")
+
+    def add_member(self, project: str, username: str, role: str = MAINTAINER) -> None:
+        """Give a user upload rights on a project."""
+        if role not in {OWNER, MAINTAINER}:
+            raise EndorseError(f"unknown project role {role!r}", hint="use owner or maintainer")
+        name = canonicalize_name(project)
+        with self.db.session() as session:
+            proj = session.scalar(select(Project).where(Project.name == name))
+            if proj is None:
+                raise NotFound(f"no project {name!r}")
+            user = _user(session, username)
+            member = session.scalar(
+                select(ProjectMember).where(
+                    ProjectMember.project_id == proj.id, ProjectMember.user_id == user.id
+                )
+            )
+            if member is None:
+                session.add(ProjectMember(project_id=proj.id, user_id=user.id, role=role))
+            else:
+                member.role = role
+
+    def members(self, project: str) -> list[tuple[str, str]]:
+        """``(username, role)`` of every member of a project."""
+        name = canonicalize_name(project)
+        with self.db.read_session() as session:
+            rows = session.execute(
+                select(User.username, ProjectMember.role)
+                .join(ProjectMember, ProjectMember.user_id == User.id)
+                .join(Project, Project.id == ProjectMember.project_id)
+                .where(Project.name == name)
+                .order_by(User.username)
+            ).all()
+            return [(u, r) for u, r in rows]
+
+
+def check_upload_rights(session: Session, identity: Identity, project: Project) -> None:
+    """Raise PermissionDenied unless ``identity`` may upload to ``project``."""
+    name = NormalizedName(project.name)
+    if not identity.may_touch(name):
+        raise PermissionDenied(
+            f"this API token is not scoped to project {name!r}",
+            hint="use a token created for this project",
+        )
+    member = session.scalar(
+        select(ProjectMember).where(
+            ProjectMember.project_id == project.id, ProjectMember.user_id == identity.user_id
+        )
+    )
+    if member is None:
+        raise PermissionDenied(
+            f"user {identity.username!r} is not an owner or maintainer of project {name!r}",
+            hint="ask an owner to run `endorse admin project add-member`",
+        )
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}", hint="create one with `endorse admin user add`")
+    return user

@@ -1,0 +1,29 @@
+"""The ``endorse`` command: serve, publisher, admin."""
+
+from __future__ import annotations
+
+import click
+
+from endorse import __version__
+from endorse.cli.admin import admin
+from endorse.cli.serve import publisher, serve
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="endorse")
+def main() -> None:
+    """endorse: an end-to-end signed Python package index (PEP 458 and PEP 480).
+
+    \b
+    Example:
+      endorse serve                 start the index on ./endorse-data
+    """
+
+
+main.add_command(serve)
+main.add_command(publisher)
+main.add_command(admin)
+
+__all__ = ["main"]

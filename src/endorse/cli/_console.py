@@ -1,0 +1,94 @@
+"""Console, logging and error rendering for every command."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+
+from endorse.errors import EndorseError
+from endorse.settings import Settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Results go to stdout; progress, logs and errors to stderr.
+out = Console()
+err = Console(stderr=True)
+
+
+class ExitCode(IntEnum):
+    """Exit codes scripts can rely on."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    REFUSED = 3
+    INTERRUPTED = 130
+
+
+def setup_logging(verbose: int, *, plain: bool = False) -> None:
+    """Log to stderr: rich for people, plain lines for services (``plain``)."""
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 or plain else logging.WARNING
+    handler: logging.Handler
+    if plain:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        handler = RichHandler(console=err, show_path=False)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("endorse").setLevel(level)
+
+
+def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn EndorseError into a message, a hint and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except EndorseError as e:
+            err.print(f"[bold red]error:[/] {e.message}", highlight=False)
+            if e.hint:
+                err.print(f"[bold]hint:[/] {e.hint}", highlight=False)
+            logging.getLogger(__name__).debug("traceback", exc_info=True)
+            raise SystemExit(ExitCode.ERROR) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise SystemExit(ExitCode.INTERRUPTED) from None
+
+    return wrapper
+
+
+def data_dir_option(func: Callable[P, R]) -> Callable[P, R]:
+    """``--data-dir``, shared by every command that opens the index's state."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Folder of the index's state [env ENDORSE_DATA_DIR; default ./endorse-data].",
+    )(func)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with command-line values on top."""
+    return Settings.from_env(os.environ, **overrides)
+
+
+def read_secret(prompt: str, *, from_stdin: bool, confirm: bool = False) -> str:
+    """A password from stdin (automation) or an echo-free prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    return value

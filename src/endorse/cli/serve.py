@@ -1,0 +1,143 @@
+"""``endorse serve`` and ``endorse publisher``."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+
+import click
+import uvicorn
+from rich.progress import Progress
+
+from endorse.cli._console import data_dir_option, err, load_settings, reports_errors, setup_logging
+from endorse.demo import ensure_repository
+from endorse.repository.lock import leader_lock
+from endorse.repository.prune import prune
+from endorse.repository.publisher import Publisher
+from endorse.services import Services
+from endorse.web import create_app
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on [default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port (0 picks a free one) [default 8080].")
+@data_dir_option
+@click.option("--bins", "bin_count", type=int, default=None, help="Hashed bins at first start [16].")
+@click.option("--no-publisher", is_flag=True, help="Leave publishing to `endorse publisher`.")
+@click.option(
+    "--unsigned",
+    is_flag=True,
+    help="Publish no TUF metadata (benchmark baseline only; nothing can be verified).",
+)
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@reports_errors
+def serve(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    bin_count: int | None,
+    no_publisher: bool,
+    unsigned: bool,
+    verbose: int,
+) -> None:
+    """Run the index: upload API, Simple API and TUF metadata.
+
+    On an empty data folder it first creates a demo repository with locally
+    generated keys (not for production) and a demo upload token.
+
+    \b
+    Example:
+      endorse serve --port 8080 --data-dir ./endorse-data
+    """
+    setup_logging(verbose, plain=True)
+    settings = load_settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        bin_count=bin_count,
+        tuf_enabled=False if unsigned else None,
+        run_publisher=False if no_publisher else None,
+    )
+    services = Services.open(settings)
+    setup = None
+    if settings.tuf_enabled:
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("signing hashed bins", total=settings.bin_count)
+            setup = ensure_repository(
+                services, lambda done, total: progress.update(task, completed=done, total=total)
+            )
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    bound_port = sock.getsockname()[1]
+    base = f"http://{settings.host}:{bound_port}"
+    if setup is not None and setup.created:
+        err.print(
+            "[bold yellow]DEMO repository created with keys generated on this machine: "
+            "NOT FOR PRODUCTION[/] (see docs/operations.md)"
+        )
+    # Plain echo: commands must not be wrapped, people copy them.
+    if setup is not None and setup.token:
+        click.echo(f"demo upload credentials (also in {setup.credentials}):", err=True)
+        click.echo(
+            f"  twine upload --repository-url {base}/legacy/ -u __token__ -p {setup.token} dist/*",
+            err=True,
+        )
+    if setup is not None:
+        click.echo(
+            f"root metadata: {base}/tuf/metadata/1.root.json  sha256 {setup.root_sha256}", err=True
+        )
+    click.echo(f"install with:  pip install --index-url {base}/simple/ PROJECT", err=True)
+    # Tests and scripts read this line to find the port.
+    print(f"endorse serving on {base}", flush=True)  # noqa: T201
+    config = uvicorn.Config(
+        create_app(services),
+        log_level="warning" if verbose == 0 else "info",
+        access_log=verbose > 1,
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    services.close()
+
+
+@click.command()
+@data_dir_option
+@click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@reports_errors
+def publisher(data_dir: Path | None, once: bool, verbose: int) -> None:
+    """Run the publisher alone (for `endorse serve --no-publisher` deployments).
+
+    Only one publisher publishes at a time (a leader lock); others stand by.
+
+    \b
+    Example:
+      endorse publisher --data-dir ./endorse-data
+    """
+    setup_logging(verbose, plain=True)
+    settings = load_settings(data_dir=data_dir)
+    services = Services.open(settings)
+    keyring = services.online_keyring() if settings.tuf_enabled else None
+    worker = Publisher(settings, services.db, services.store, keyring)
+    if once:
+        while worker.publish_once() is not None:
+            pass
+        return
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    grace = timedelta(seconds=settings.prune_grace)
+    worker.run(
+        leader_lock(services.db, settings.data_dir),
+        stop,
+        prune=lambda: prune(services.store, services.db, grace),
+    )
+    services.close()

@@ -1,0 +1,54 @@
+"""Role names of the PEP 480 layout, made precise (DESIGN rule 2).
+
+::
+
+    root
+    timestamp ─ snapshot ─ targets
+                            ├── claimed            (offline)   → claimed-project roles, terminating
+                            ├── recently-claimed   (online)    → recently-claimed-project roles, terminating
+                            └── unclaimed          (online)    → bin-0000 … bin-ffff (TAP 15 succinct)
+
+A project role is named after its parent so that one role name never has two
+parents: ``p-<name>`` under ``claimed`` and ``rc-<name>`` under
+``recently-claimed``.
+"""
+
+from __future__ import annotations
+
+from typing import NewType
+
+from packaging.utils import NormalizedName
+
+RoleName = NewType("RoleName", str)
+
+ROOT = RoleName("root")
+TIMESTAMP = RoleName("timestamp")
+SNAPSHOT = RoleName("snapshot")
+TARGETS = RoleName("targets")
+CLAIMED = RoleName("claimed")
+RECENTLY_CLAIMED = RoleName("recently-claimed")
+UNCLAIMED = RoleName("unclaimed")
+
+#: ``SuccinctRoles.name_prefix`` of the hashed bins under ``unclaimed``.
+BIN_PREFIX = "bin"
+
+#: The delegations of ``targets``, in the order a client must try them.
+TOP_LEVEL_DELEGATIONS: tuple[RoleName, ...] = (CLAIMED, RECENTLY_CLAIMED, UNCLAIMED)
+
+#: Roles signed with online keys by the publisher (bins are added by prefix).
+ONLINE_ROLES: tuple[RoleName, ...] = (TIMESTAMP, SNAPSHOT, RECENTLY_CLAIMED, UNCLAIMED)
+
+
+def claimed_project_role(name: NormalizedName) -> RoleName:
+    """The role a claimed project's developers sign, delegated by ``claimed``."""
+    return RoleName(f"p-{name}")
+
+
+def recently_claimed_project_role(name: NormalizedName) -> RoleName:
+    """The role of a project claimed since the last signing event."""
+    return RoleName(f"rc-{name}")
+
+
+def is_bin(role: str) -> bool:
+    """Whether ``role`` is one of the hashed bins under ``unclaimed``."""
+    return role.startswith(BIN_PREFIX + "-")

@@ -1,0 +1,1 @@
+"""The publishing side: keys, the TUF repository over storage, the publisher."""

@@ -1,0 +1,100 @@
+"""What the index signs for one index-signed project: its files, their core
+metadata, and the two listings built from them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from packaging.utils import NormalizedName
+from tuf.api.metadata import TargetFile
+
+from endorse.metadata.paths import (
+    consistent_target_path,
+    core_metadata_target,
+    file_target,
+    listing_target,
+)
+from endorse.metadata.trust import TrustLevel, trust_custom
+from endorse.simple.render import ListedFile, render_project_html, render_project_json
+from endorse.storage.db import File
+
+
+def target_key(target_path: str, sha256: str) -> str:
+    """Storage key of a target's bytes (its consistent-snapshot name under ``targets/``)."""
+    return "targets/" + consistent_target_path(target_path, sha256)
+
+
+def path_of_target_key(key: str) -> str:
+    """The target path whose bytes a ``target_key`` holds."""
+    folder, _, basename = key.removeprefix("targets/").rpartition("/")
+    return f"{folder}/{basename.split('.', 1)[1]}"
+
+
+@dataclass
+class ProjectTargets:
+    """Targets of one project and the listing bytes that must be stored."""
+
+    name: NormalizedName
+    targets: dict[str, TargetFile] = field(default_factory=dict)
+    #: Listing bytes by storage key (files are stored at upload time).
+    listing_blobs: dict[str, bytes] = field(default_factory=dict)
+    html_key: str = ""
+    json_key: str = ""
+    #: Target paths of removed files that must leave the metadata.
+    removed_paths: set[str] = field(default_factory=set)
+
+
+def listed_file(name: NormalizedName, f: File) -> ListedFile:
+    """What the listing says of a stored file."""
+    return ListedFile(
+        filename=f.filename,
+        version=f.version,
+        target_path=file_target(name, f.filename),
+        sha256=f.sha256,
+        size=f.size,
+        upload_time=f.uploaded,
+        requires_python=f.requires_python,
+        yanked=f.yanked,
+        yanked_reason=f.yanked_reason,
+        core_metadata_sha256=f.core_metadata_sha256,
+    )
+
+
+def build_project_targets(name: NormalizedName, files: Sequence[File]) -> ProjectTargets:
+    """Targets and listings for a project from its file records."""
+    result = ProjectTargets(name)
+    live = [f for f in files if not f.removed]
+    for f in live:
+        path = file_target(name, f.filename)
+        result.targets[path] = TargetFile(
+            f.size,
+            {"sha256": f.sha256},
+            path,
+            {"custom": trust_custom(TrustLevel(f.trust_level))},
+        )
+        if f.core_metadata_sha256 and f.core_metadata_size is not None:
+            core_path = core_metadata_target(name, f.filename)
+            result.targets[core_path] = TargetFile(
+                f.core_metadata_size, {"sha256": f.core_metadata_sha256}, core_path
+            )
+    for f in files:
+        if f.removed:
+            result.removed_paths.add(file_target(name, f.filename))
+            result.removed_paths.add(core_metadata_target(name, f.filename))
+    listed = [listed_file(name, f) for f in live]
+    for fmt, data in (
+        ("html", render_project_html(name, listed)),
+        ("json", render_project_json(name, listed)),
+    ):
+        path = listing_target(name, fmt)  # type: ignore[arg-type]
+        sha256 = hashlib.sha256(data).hexdigest()
+        key = target_key(path, sha256)
+        result.targets[path] = TargetFile(len(data), {"sha256": sha256}, path)
+        result.listing_blobs[key] = data
+        if fmt == "html":
+            result.html_key = key
+        else:
+            result.json_key = key
+    return result

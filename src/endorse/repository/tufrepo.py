@@ -1,0 +1,178 @@
+"""``tuf.repository.Repository`` over a blob store: the publisher's working set.
+
+Writes follow the order that keeps every published state valid: a role's new
+version is written first under its new name (``V.ROLE.json``), snapshot after
+the roles it lists, and ``timestamp.json`` last. Until the timestamp is
+replaced no client can reach anything new, so a crash at any point leaves the
+previous state published and whole; the next run rewrites the unpublished
+versions from that state.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from tuf.api.metadata import (
+    Metadata,
+    MetaFile,
+    Root,
+    Signed,
+    Snapshot,
+    Targets,
+    Timestamp,
+)
+from tuf.api.serialization.json import JSONSerializer
+from tuf.repository import Repository
+
+from endorse.clock import Clock
+from endorse.errors import PublishError
+from endorse.metadata.roles import ROOT, SNAPSHOT, TIMESTAMP
+from endorse.repository.keys import Keyring, role_kind
+from endorse.repository.published import ROOT_KEY, TIMESTAMP_KEY, metadata_key
+from endorse.settings import Expiry
+from endorse.storage.blobs import BlobStore
+
+logger = logging.getLogger(__name__)
+
+_SERIALIZER = JSONSerializer(compact=True)
+
+
+class StoredRepository(Repository):
+    """The newest metadata of every role, edited in memory and written on close."""
+
+    def __init__(
+        self,
+        store: BlobStore,
+        keyring: Keyring,
+        expiry: Expiry,
+        clock: Clock,
+        *,
+        on_write: Callable[[str, Metadata[Signed]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.keyring = keyring
+        self.expiry = expiry
+        self.clock = clock
+        self.on_write = on_write
+        self._md: dict[str, Metadata[Signed]] = {}
+        self._targets_infos: dict[str, MetaFile] = {}
+        self._snapshot_info = MetaFile(1)
+        #: Roles written since the last ``take_written()``, with their new expiry.
+        self._written: dict[str, tuple[int, datetime]] = {}
+
+    # -- loading -------------------------------------------------------------
+
+    def load(self) -> int:
+        """Load the published state (timestamp, snapshot, root); return timestamp version."""
+        self._md.clear()
+        timestamp_md = Metadata[Timestamp].from_bytes(self.store.get(TIMESTAMP_KEY))
+        snapshot_version = timestamp_md.signed.snapshot_meta.version
+        snapshot_md = Metadata[Snapshot].from_bytes(
+            self.store.get(metadata_key(SNAPSHOT, snapshot_version))
+        )
+        root_md = Metadata[Root].from_bytes(self.store.get(ROOT_KEY))
+        self._md[TIMESTAMP] = timestamp_md  # type: ignore[assignment]
+        self._md[SNAPSHOT] = snapshot_md  # type: ignore[assignment]
+        self._md[ROOT] = root_md  # type: ignore[assignment]
+        self._targets_infos = dict(snapshot_md.signed.meta)
+        self._snapshot_info = MetaFile(snapshot_version)
+        self._written.clear()
+        return timestamp_md.signed.version
+
+    def published_timestamp_version(self) -> int:
+        """The version of ``timestamp.json`` in storage now."""
+        raw = self.store.get(TIMESTAMP_KEY)
+        return Metadata[Timestamp].from_bytes(raw).signed.version
+
+    @property
+    def loaded_timestamp_version(self) -> int | None:
+        """The timestamp version of the working set, or None before ``load()``."""
+        md = self._md.get(TIMESTAMP)
+        return md.signed.version if md else None
+
+    # -- tuf.repository.Repository --------------------------------------------
+
+    def open(self, role: str) -> Metadata[Signed]:
+        """A private copy of a role's newest metadata (edits do not leak on abort)."""
+        md = self._md.get(role)
+        if md is None:
+            md = self._read(role)
+            self._md[role] = md
+        return copy.deepcopy(md)
+
+    def close(self, role: str, md: Metadata[Signed]) -> None:
+        """Bump version and expiry, sign with the role's keys, write ``V.ROLE.json``."""
+        md.signed.version += 1
+        md.signed.expires = self.clock.now() + self._lifetime(role)
+        self.sign(role, md)
+        self.write(role, md)
+
+    @property
+    def targets_infos(self) -> dict[str, MetaFile]:
+        """Versions of every targets role, as the next snapshot must list them."""
+        return self._targets_infos
+
+    @property
+    def snapshot_info(self) -> MetaFile:
+        """Version of the newest snapshot, as the next timestamp must name it."""
+        return self._snapshot_info
+
+    # -- writing -------------------------------------------------------------
+
+    def sign(self, role: str, md: Metadata[Signed]) -> None:
+        """Replace a role's signatures with those of its keys in the keyring."""
+        md.signatures.clear()
+        for signer in self.keyring.signers(role_kind(role)):
+            md.sign(signer, append=True)
+
+    def write(self, role: str, md: Metadata[Signed]) -> None:
+        """Store signed metadata under its consistent-snapshot name."""
+        data = md.to_bytes(_SERIALIZER)
+        version = md.signed.version
+        if role == TIMESTAMP:
+            self.store.put(TIMESTAMP_KEY, data)
+        else:
+            self.store.put(metadata_key(role, version), data)
+            if role == ROOT:
+                self.store.put(ROOT_KEY, data)
+        if isinstance(md.signed, Targets):
+            self._targets_infos[f"{role}.json"] = MetaFile(version)
+        elif isinstance(md.signed, Snapshot):
+            self._snapshot_info = MetaFile(version)
+        self._md[role] = md
+        self._written[role] = (version, md.signed.expires)
+        logger.debug("wrote %s v%d", role, version)
+        if self.on_write is not None:
+            self.on_write(role, md)
+
+    def invalidate(self) -> None:
+        """Forget the working set; the next ``load()`` re-reads published state."""
+        self._md.clear()
+        self._written.clear()
+
+    def was_written(self, role: str) -> bool:
+        """Whether a role was written since the last ``take_written()``."""
+        return role in self._written
+
+    def take_written(self) -> dict[str, tuple[int, datetime]]:
+        """Roles written since the last call, with version and expiry."""
+        written, self._written = self._written, {}
+        return written
+
+    def expires(self, role: str) -> datetime:
+        """The expiry of a role's newest metadata."""
+        return self.open(role).signed.expires
+
+    def _read(self, role: str) -> Metadata[Signed]:
+        if role in (TIMESTAMP, SNAPSHOT, ROOT):
+            raise PublishError(f"{role} was not loaded", hint="call load() first")
+        meta = self._targets_infos.get(f"{role}.json")
+        if meta is None:
+            raise PublishError(f"role {role!r} is not in the snapshot")
+        return Metadata.from_bytes(self.store.get(metadata_key(role, meta.version)))
+
+    def _lifetime(self, role: str) -> timedelta:
+        return self.expiry.for_role_kind(role_kind(role))

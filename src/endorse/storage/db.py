@@ -1,0 +1,265 @@
+"""The relational state: accounts, projects, files, the publish queue.
+
+SQLite (the embedded default) and PostgreSQL (for several API processes) share
+these models. TUF metadata itself lives in the blob store; the database only
+records what the publisher still has to do and what it did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every engine (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time as stored in the database."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of every model."""
+
+
+class User(Base):
+    """An account that can upload."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """An upload token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    #: Normalised project names the token may upload to; None means any of the user's.
+    projects: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Project(Base):
+    """A project, by its PEP 503 normalised name."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    #: The name folded further (PyPI's "ultranormalised" form) to catch confusables.
+    confusable_key: Mapped[str] = mapped_column(String(200), index=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProjectMember(Base):
+    """Who may upload to a project: ``owner`` (may add members) or ``maintainer``."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(20))
+
+
+class File(Base):
+    """One distribution file of a release."""
+
+    __tablename__ = "files"
+    __table_args__ = (Index("ix_files_project_removed", "project_id", "removed"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    version: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(255), unique=True)
+    packagetype: Mapped[str] = mapped_column(String(20))
+    python_version: Mapped[str] = mapped_column(String(50), default="")
+    requires_python: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    blake2_256: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 and size of the extracted core metadata (wheels, PEP 658).
+    core_metadata_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    core_metadata_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    uploaded: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    trust_level: Mapped[int] = mapped_column(default=1)
+    yanked: Mapped[bool] = mapped_column(default=False)
+    yanked_reason: Mapped[str] = mapped_column(String(255), default="")
+    removed: Mapped[bool] = mapped_column(default=False)
+    #: When metadata covering the file was first published (None: not yet).
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FileRegistry(Base):
+    """Every filename ever accepted; a filename is never accepted twice."""
+
+    __tablename__ = "file_registry"
+
+    filename: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class QueueEntry(Base):
+    """A project whose listing and targets must be (re)published."""
+
+    __tablename__ = "publish_queue"
+    __table_args__ = (Index("ix_publish_queue_pending", "batch_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    enqueued: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when the batch that published it is done.
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), nullable=True)
+
+
+class Batch(Base):
+    """One run of the publisher that produced a new timestamp."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    timestamp_version: Mapped[int | None] = mapped_column(nullable=True)
+    snapshot_version: Mapped[int | None] = mapped_column(nullable=True)
+    projects: Mapped[int] = mapped_column(default=0)
+
+
+class PublishedListing(Base):
+    """The listing targets published last for a project (used without TUF, and for pages)."""
+
+    __tablename__ = "published_listings"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    html_key: Mapped[str] = mapped_column(String(400))
+    json_key: Mapped[str] = mapped_column(String(400))
+
+
+class RoleState(Base):
+    """Version and expiry of each online-signed role, so refresh needs no metadata scan."""
+
+    __tablename__ = "role_state"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int]
+    expires: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the publisher re-signs it (half its lifetime before expiry).
+    refresh_after: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SupersededTarget(Base):
+    """A stored listing or file no longer in the newest metadata; pruned after a grace time."""
+
+    __tablename__ = "superseded_targets"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    target_path: Mapped[str] = mapped_column(String(400))
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Database:
+    """An engine plus a session factory; ``session()`` is one transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+        else:
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 20
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        writer: Engine = self.engine
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+            # Writers take the lock when they begin, not when they first write:
+            # a deferred transaction that later upgrades fails with "database is
+            # locked" at once instead of waiting for the busy timeout.
+            writer = self.engine.execution_options(sqlite_immediate=True)
+        self._sessions = sessionmaker(writer, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def create_schema(self) -> None:
+        """Create missing tables (idempotent)."""
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only (does not wait for SQLite's write lock)."""
+        with self._read_sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
