@@ -1,0 +1,286 @@
+"""Shared fixtures: a real ``endorse serve`` subprocess and real client tools."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from tuf.ngclient import Updater
+
+BIN = Path(sys.executable).parent
+ENDORSE = str(BIN / "endorse")
+
+#: Cheap Argon2id for tests: the cost parameter is a setting, never patched.
+FAST_ENV = {
+    "ENDORSE_PASSWORD_MEMORY_KIB": "256",
+    "ENDORSE_PASSWORD_ITERATIONS": "1",
+    "ENDORSE_PUBLISH_INTERVAL": "0.1",
+}
+
+
+def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for client tools: no pip config or extra indexes of this machine."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "ENDORSE_"))}
+    env.update(
+        {
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_NO_INPUT": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "UV_NO_CONFIG": "1",
+            "UV_NO_CACHE": "1",
+            "UV_OFFLINE": "0",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class IndexServer:
+    """A running ``endorse serve`` on 127.0.0.1 with its own data folder."""
+
+    data_dir: Path
+    env: dict[str, str]
+    args: list[str] = field(default_factory=list)
+    url: str = ""
+    token: str = ""
+    process: subprocess.Popen[str] | None = None
+    log_path: Path | None = None
+
+    def start(self, timeout: float = 60) -> IndexServer:
+        """Start the server and wait until it prints its address."""
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            [ENDORSE, "serve", "--port", "0", "--data-dir", str(self.data_dir), *self.args],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=self.env,
+        )
+        line_holder: list[str] = []
+
+        def read() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            line_holder.append(self.process.stdout.readline())
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not line_holder or "serving on" not in line_holder[0]:
+            self.stop()
+            raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
+        self.url = line_holder[0].strip().rsplit(" ", 1)[1]
+        creds = self.data_dir / "DEMO-CREDENTIALS.txt"
+        if creds.exists():
+            self.token = creds.read_text().split("password: ", 1)[1].strip()
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def admin(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``endorse admin ...`` against this server's data folder."""
+        return subprocess.run(
+            [ENDORSE, "admin", *args, "--data-dir", str(self.data_dir)],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            input=input,
+            check=check,
+        )
+
+    def get(self, path: str, **kwargs: object) -> httpx.Response:
+        """GET a path of the server."""
+        return httpx.get(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def updater(self, folder: Path) -> Updater:
+        """A fresh, unmodified ngclient Updater trusting the served root v1."""
+        folder.mkdir(parents=True, exist_ok=True)
+        metadata_dir = folder / "metadata"
+        metadata_dir.mkdir(exist_ok=True)
+        root = self.get("/tuf/metadata/1.root.json").content
+        return Updater(
+            metadata_dir=str(metadata_dir),
+            metadata_base_url=f"{self.url}/tuf/metadata/",
+            target_base_url=f"{self.url}/tuf/targets/",
+            target_dir=str(folder / "targets"),
+            bootstrap=root,
+        )
+
+    def wait_published(self, timeout: float = 60) -> None:
+        """Wait until the publish queue is empty."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.admin("status", "--json").stdout
+            if '"pending_projects": 0' in status:
+                return
+            time.sleep(0.2)
+        raise TimeoutError("publish queue did not drain")
+
+
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for an endorse process in tests."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENDORSE_")}
+    env.update(FAST_ENV)
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[object]:
+    """Factory: ``make_server(env={...}, args=[...])`` starts a fresh index."""
+    servers: list[IndexServer] = []
+
+    def factory(
+        env: dict[str, str] | None = None, args: list[str] | None = None, name: str = "index"
+    ) -> IndexServer:
+        server = IndexServer(tmp_path / name, server_env(env), list(args or []))
+        servers.append(server)
+        return server.start()
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server: object) -> IndexServer:
+    """A fresh index on embedded defaults (SQLite, local folder, demo keys)."""
+    return make_server()  # type: ignore[operator, no-any-return]
+
+
+def twine_upload(
+    server: IndexServer,
+    files: list[Path],
+    *,
+    token: str | None = None,
+    username: str = "__token__",
+    password: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a real ``twine upload`` subprocess."""
+    return subprocess.run(
+        [
+            str(BIN / "twine"),
+            "upload",
+            "--non-interactive",
+            "--disable-progress-bar",
+            "--repository-url",
+            f"{server.url}/legacy/",
+            "-u",
+            username,
+            "-p",
+            password if password is not None else (token or server.token),
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=300,
+    )
+
+
+def pip_install(
+    server: IndexServer, target: Path, *requirements: str, index_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a real ``pip install --target`` subprocess against the index only."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--isolated",
+            "--no-cache-dir",
+            "--index-url",
+            index_url or f"{server.url}/simple/",
+            "--target",
+            str(target),
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=300,
+    )
+
+
+def uv_install(
+    server: IndexServer, target: Path, *requirements: str, index_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a real ``uv pip install --target`` subprocess against the index only."""
+    return subprocess.run(
+        [
+            str(BIN / "uv"),
+            "pip",
+            "install",
+            "--python",
+            sys.executable,
+            "--no-cache",
+            "--index-url",
+            index_url or f"{server.url}/simple/",
+            "--target",
+            str(target),
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=300,
+    )
+
+
+def upload_form(path: Path) -> dict[str, str]:
+    """The form fields twine sends for a distribution file."""
+    import hashlib
+
+    from packaging.utils import parse_sdist_filename, parse_wheel_filename
+
+    if path.name.endswith(".whl"):
+        name, version, _, _ = parse_wheel_filename(path.name)
+        filetype, pyversion = "bdist_wheel", "py3"
+    else:
+        name, version = parse_sdist_filename(path.name)
+        filetype, pyversion = "sdist", "source"
+    return {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "metadata_version": "2.1",
+        "name": str(name),
+        "version": str(version),
+        "filetype": filetype,
+        "pyversion": pyversion,
+        "sha256_digest": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+
+
+def http_upload(client: httpx.Client, server: IndexServer, path: Path, token: str | None = None) -> httpx.Response:
+    """POST one file to the upload API the way twine does."""
+    return client.post(
+        f"{server.url}/legacy/",
+        data=upload_form(path),
+        files={"content": (path.name, path.read_bytes(), "application/octet-stream")},
+        auth=("__token__", token or server.token),
+        timeout=120,
+    )

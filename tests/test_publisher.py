@@ -1,0 +1,221 @@
+"""The snapshot process: parallel uploads, crashes mid-batch, expiry refresh, pruning."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from endorse.clock import ManualClock
+from endorse.demo import ensure_repository
+from endorse.metadata.paths import file_target
+from endorse.repository.prune import prune
+from endorse.repository.publisher import Publisher
+from endorse.repository.published import PublishedMetadata
+from endorse.services import Services
+from endorse.settings import Settings
+from tests.conftest import ENDORSE, IndexServer, http_upload, server_env
+from tests.packages import make_wheel
+
+
+def verify_all(server: IndexServer, folder: Path, filenames: dict[str, str]) -> None:
+    """A fresh ngclient refreshes and downloads-and-verifies each file (name -> project)."""
+    updater = server.updater(folder)
+    updater.refresh()
+    for filename, project in filenames.items():
+        info = updater.get_targetinfo(file_target(project, filename))  # type: ignore[arg-type]
+        assert info is not None, f"{filename} is not in the signed metadata"
+        updater.download_target(info)
+
+
+def test_200_parallel_uploads_from_16_clients(server: IndexServer, tmp_path: Path) -> None:
+    """Every accepted upload is published exactly once and verifies."""
+    wheels = [
+        make_wheel(tmp_path / "w", f"par-{i % 40}", f"1.{i // 40}") for i in range(200)
+    ]
+    with httpx.Client() as client, ThreadPoolExecutor(16) as pool:
+        responses = list(pool.map(lambda w: http_upload(client, server, w), wheels))
+    assert [r.status_code for r in responses] == [200] * 200, {r.text for r in responses}
+    server.wait_published()
+    expected = {w.name: f"par-{i % 40}" for i, w in enumerate(wheels)}
+    verify_all(server, tmp_path / "client", expected)
+    for project in {f"par-{i}" for i in range(40)}:
+        page = server.get(f"/simple/{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}).json()
+        names = [f["filename"] for f in page["files"]]
+        assert len(names) == len(set(names)) == 5, names
+
+
+class PublisherProcess:
+    """``endorse publisher -vv`` as a real subprocess whose log lines we can watch."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [ENDORSE, "publisher", "-vv", "--data-dir", str(data_dir)],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    def steps(self) -> int:
+        return sum(1 for line in self.lines if " wrote " in line or "published batch" in line)
+
+    def kill_after(self, steps: int, timeout: float = 60) -> bool:
+        """SIGKILL once ``steps`` write steps were logged; False if it never got there."""
+        deadline = time.monotonic() + timeout
+        while self.steps() < steps and time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.001)
+        reached = self.steps() >= steps
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        return reached
+
+
+def test_publisher_sigkilled_mid_batch_20_times(make_server: object, tmp_path: Path) -> None:
+    """SIGKILL at random points of batches: metadata always verifies, nothing is lost,
+    no half-written file is served."""
+    env = {"ENDORSE_UPLOAD_WAIT": "0", "ENDORSE_BATCH_MAX": "8"}
+    server: IndexServer = make_server(env=env, args=["--no-publisher"])  # type: ignore[operator]
+    accepted: dict[str, str] = {}
+    stop = threading.Event()
+
+    def upload_continuously() -> None:
+        with httpx.Client() as client:
+            i = 0
+            while not stop.is_set() and i < 400:
+                project = f"crash-{i % 12}"
+                wheel = make_wheel(tmp_path / "w", project, f"0.{i}")
+                if http_upload(client, server, wheel).status_code == 200:
+                    accepted[wheel.name] = project
+                i += 1
+
+    uploader = threading.Thread(target=upload_continuously)
+    uploader.start()
+    rng = random.Random(20261125)
+    kills = mid_batch = 0
+    try:
+        while kills < 20:
+            publisher = PublisherProcess(server.data_dir, server_env(env))
+            mid_batch += publisher.kill_after(rng.randint(1, 12))
+            kills += 1
+            # Whatever state the kill left, what is served verifies.
+            verify_all(server, tmp_path / f"after-kill-{kills}", {})
+            assert_no_partial_files(server.data_dir / "store")
+    finally:
+        stop.set()
+        uploader.join()
+    final = PublisherProcess(server.data_dir, server_env(env))
+    try:
+        server.wait_published(timeout=120)
+    finally:
+        final.process.terminate()
+        final.process.wait()
+    assert mid_batch >= 15, f"only {mid_batch} of 20 kills landed inside a batch"
+    assert len(accepted) > 20
+    verify_all(server, tmp_path / "final", accepted)
+
+
+def assert_no_partial_files(store: Path) -> None:
+    """Served metadata names hold whole JSON documents; temp files never have served names."""
+    for path in (store / "metadata").iterdir():
+        if path.name.startswith(".tmp-"):
+            continue
+        json.loads(path.read_bytes())
+
+
+def test_online_roles_refreshed_before_expiry_without_uploads(tmp_path: Path, make_server: object) -> None:
+    """With a controllable clock: timestamp/snapshot re-signed after half their life,
+    bins after half of theirs, and the result verifies with ngclient."""
+    settings = Settings(data_dir=tmp_path / "index", bin_count=8)
+    services = Services.open(settings)
+    ensure_repository(services)
+    start = PublishedMetadata(services.store).timestamp().signed
+    clock = ManualClock(start.expires - settings.expiry.timestamp)
+    publisher = Publisher(settings, services.db, services.store, services.online_keyring(), clock=clock)
+
+    assert publisher.publish_once() is None  # nothing due yet
+
+    clock.advance(timedelta(hours=13))
+    result = publisher.publish_once()
+    assert result is not None
+    published = PublishedMetadata(services.store, timestamp_ttl=0)
+    timestamp = published.timestamp().signed
+    assert timestamp.version == start.version + 1
+    assert timestamp.expires == clock.now() + settings.expiry.timestamp
+    assert published.snapshot().signed.expires == clock.now() + settings.expiry.snapshot
+    assert publisher.publish_once() is None  # fresh again
+
+    clock.advance(timedelta(days=3, hours=12))
+    assert publisher.publish_once() is not None
+    snapshot = published.snapshot().signed
+    for name in ("bin-0", "bin-7", "unclaimed", "recently-claimed"):
+        assert published.role(name).signed.expires == clock.now() + settings.expiry.bins
+        assert snapshot.meta[f"{name}.json"].version == 2
+    services.close()
+
+    server = IndexServer(tmp_path / "index", server_env()).start()
+    try:
+        verify_all(server, tmp_path / "client", {})
+    finally:
+        server.stop()
+
+
+def test_prune_keeps_root_and_what_the_newest_timestamp_reaches(server: IndexServer, tmp_path: Path) -> None:
+    """Mark-and-sweep removes superseded versions and listings, never root."""
+    with httpx.Client() as client:
+        for i in range(4):
+            assert http_upload(client, server, make_wheel(tmp_path / "w", "prune-me", f"1.{i}")).status_code == 200
+    server.wait_published()
+    metadata = server.data_dir / "store" / "metadata"
+    before = {p.name for p in metadata.iterdir()}
+    assert "1.root.json" in before and "2.snapshot.json" in before
+    result = server.admin("prune", "--grace", "0")
+    assert "pruned" in result.stdout
+    after = {p.name for p in metadata.iterdir()}
+    assert "1.root.json" in after
+    assert "2.snapshot.json" not in after
+    snapshots = [n for n in after if re.fullmatch(r"\d+\.snapshot\.json", n)]
+    assert len(snapshots) == 1
+    html_listings = list((server.data_dir / "store" / "targets").rglob("*.index.html"))
+    assert len(html_listings) == 1
+    verify_all(server, tmp_path / "client", {f"prune_me-1.{i}-py3-none-any.whl": "prune-me" for i in range(4)})
+
+
+def test_prune_respects_grace(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "i", bin_count=4)
+    services = Services.open(settings)
+    ensure_repository(services)
+    assert prune(services.store, services.db, timedelta(hours=1)).metadata == 0
+
+
+def test_unsigned_mode_serves_but_publishes_no_metadata(make_server: object, tmp_path: Path) -> None:
+    """The benchmark baseline says loudly that nothing is signed, and signs nothing."""
+    server: IndexServer = make_server(args=["--unsigned"])  # type: ignore[operator]
+    server.admin("user", "add", "carol", "--password-stdin", input="a-long-password\n")
+    token = server.admin("token", "create", "carol").stdout.strip()
+    with httpx.Client() as client:
+        wheel = make_wheel(tmp_path / "w", "plain-pkg", "1.0")
+        assert http_upload(client, server, wheel, token).status_code == 200
+    assert wheel.name in server.get("/simple/plain-pkg/").text
+    log = server.log_path.read_text() if server.log_path else ""
+    assert "TUF signing is OFF" in log
+    assert server.get("/tuf/metadata/timestamp.json").status_code == 404
