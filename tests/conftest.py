@@ -179,11 +179,13 @@ def twine_upload(
     username: str = "__token__",
     password: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a real ``twine upload`` subprocess."""
+    """Run a real ``twine upload`` subprocess (``--verbose``: twine then shows the
+    server's message; without it twine prints only the HTTP status line)."""
     return subprocess.run(
         [
             str(BIN / "twine"),
             "upload",
+            "--verbose",
             "--non-interactive",
             "--disable-progress-bar",
             "--repository-url",
@@ -275,7 +277,9 @@ def upload_form(path: Path) -> dict[str, str]:
     }
 
 
-def http_upload(client: httpx.Client, server: IndexServer, path: Path, token: str | None = None) -> httpx.Response:
+def http_upload(
+    client: httpx.Client, server: IndexServer, path: Path, token: str | None = None
+) -> httpx.Response:
     """POST one file to the upload API the way twine does."""
     return client.post(
         f"{server.url}/legacy/",

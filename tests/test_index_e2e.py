@@ -31,7 +31,15 @@ def build_real_project(folder: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(folder / "dist"), str(folder)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--no-isolation",
+            "--outdir",
+            str(folder / "dist"),
+            str(folder),
+        ],
         check=True,
         capture_output=True,
         env=tool_env(),
@@ -67,16 +75,27 @@ def test_twine_upload_then_pip_and_uv_install(server: IndexServer, tmp_path: Pat
     pip_target = tmp_path / "pip-target"
     result = pip_install(server, pip_target, "endorse-demo-pkg")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert run_import(pip_target, "import endorse_demo_pkg, endorse_dep_a, endorse_dep_b;"
-                      "print(endorse_demo_pkg.GREETING, endorse_dep_b.VERSION)") == "signed hello 2.0"
+    assert (
+        run_import(
+            pip_target,
+            "import endorse_demo_pkg, endorse_dep_a, endorse_dep_b;"
+            "print(endorse_demo_pkg.GREETING, endorse_dep_b.VERSION)",
+        )
+        == "signed hello 2.0"
+    )
 
     uv_target = tmp_path / "uv-target"
     result = uv_install(server, uv_target, "endorse-demo-pkg")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert run_import(uv_target, "import endorse_demo_pkg; print(endorse_demo_pkg.GREETING)") == "signed hello"
+    assert (
+        run_import(uv_target, "import endorse_demo_pkg; print(endorse_demo_pkg.GREETING)")
+        == "signed hello"
+    )
 
 
-def test_ngclient_verifies_every_file_and_rejects_tampering(server: IndexServer, tmp_path: Path) -> None:
+def test_ngclient_verifies_every_file_and_rejects_tampering(
+    server: IndexServer, tmp_path: Path
+) -> None:
     """An unmodified ngclient finds and verifies every file, core metadata and listing;
     a file or a listing altered in storage is refused."""
     files = [
@@ -105,7 +124,9 @@ def test_ngclient_verifies_every_file_and_rejects_tampering(server: IndexServer,
         assert info is not None
         served = server.get(
             f"/simple/{name}/",
-            headers={"Accept": "application/vnd.pypi.simple.v1+json" if fmt == "json" else "text/html"},
+            headers={
+                "Accept": "application/vnd.pypi.simple.v1+json" if fmt == "json" else "text/html"
+            },
         ).content
         # What pip is shown is exactly the signed listing.
         assert Path(updater.download_target(info)).read_bytes() == served
@@ -124,7 +145,9 @@ def test_ngclient_verifies_every_file_and_rejects_tampering(server: IndexServer,
     listing = updater.get_targetinfo(listing_target(name, "html"))  # type: ignore[arg-type]
     assert listing is not None
     stored_listing = store / target_key(listing.path, listing.hashes["sha256"])
-    stored_listing.write_bytes(stored_listing.read_bytes().replace(b"</body>", b'<a href="x">evil</a></body>'))
+    stored_listing.write_bytes(
+        stored_listing.read_bytes().replace(b"</body>", b'<a href="x">evil</a></body>')
+    )
     # Longer than signed: the download stops at the signed length.
     with pytest.raises(DownloadLengthMismatchError):
         fresh.download_target(listing)

@@ -19,8 +19,8 @@ from endorse.clock import ManualClock
 from endorse.demo import ensure_repository
 from endorse.metadata.paths import file_target
 from endorse.repository.prune import prune
-from endorse.repository.publisher import Publisher
 from endorse.repository.published import PublishedMetadata
+from endorse.repository.publisher import Publisher
 from endorse.services import Services
 from endorse.settings import Settings
 from tests.conftest import ENDORSE, IndexServer, http_upload, server_env
@@ -39,9 +39,7 @@ def verify_all(server: IndexServer, folder: Path, filenames: dict[str, str]) -> 
 
 def test_200_parallel_uploads_from_16_clients(server: IndexServer, tmp_path: Path) -> None:
     """Every accepted upload is published exactly once and verifies."""
-    wheels = [
-        make_wheel(tmp_path / "w", f"par-{i % 40}", f"1.{i // 40}") for i in range(200)
-    ]
+    wheels = [make_wheel(tmp_path / "w", f"par-{i % 40}", f"1.{i // 40}") for i in range(200)]
     with httpx.Client() as client, ThreadPoolExecutor(16) as pool:
         responses = list(pool.map(lambda w: http_upload(client, server, w), wheels))
     assert [r.status_code for r in responses] == [200] * 200, {r.text for r in responses}
@@ -49,7 +47,9 @@ def test_200_parallel_uploads_from_16_clients(server: IndexServer, tmp_path: Pat
     expected = {w.name: f"par-{i % 40}" for i, w in enumerate(wheels)}
     verify_all(server, tmp_path / "client", expected)
     for project in {f"par-{i}" for i in range(40)}:
-        page = server.get(f"/simple/{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}).json()
+        page = server.get(
+            f"/simple/{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+        ).json()
         names = [f["filename"] for f in page["files"]]
         assert len(names) == len(set(names)) == 5, names
 
@@ -142,7 +142,9 @@ def assert_no_partial_files(store: Path) -> None:
         json.loads(path.read_bytes())
 
 
-def test_online_roles_refreshed_before_expiry_without_uploads(tmp_path: Path, make_server: object) -> None:
+def test_online_roles_refreshed_before_expiry_without_uploads(
+    tmp_path: Path, make_server: object
+) -> None:
     """With a controllable clock: timestamp/snapshot re-signed after half their life,
     bins after half of theirs, and the result verifies with ngclient."""
     settings = Settings(data_dir=tmp_path / "index", bin_count=8)
@@ -150,7 +152,9 @@ def test_online_roles_refreshed_before_expiry_without_uploads(tmp_path: Path, ma
     ensure_repository(services)
     start = PublishedMetadata(services.store).timestamp().signed
     clock = ManualClock(start.expires - settings.expiry.timestamp)
-    publisher = Publisher(settings, services.db, services.store, services.online_keyring(), clock=clock)
+    publisher = Publisher(
+        settings, services.db, services.store, services.online_keyring(), clock=clock
+    )
 
     assert publisher.publish_once() is None  # nothing due yet
 
@@ -179,11 +183,18 @@ def test_online_roles_refreshed_before_expiry_without_uploads(tmp_path: Path, ma
         server.stop()
 
 
-def test_prune_keeps_root_and_what_the_newest_timestamp_reaches(server: IndexServer, tmp_path: Path) -> None:
+def test_prune_keeps_root_and_what_the_newest_timestamp_reaches(
+    server: IndexServer, tmp_path: Path
+) -> None:
     """Mark-and-sweep removes superseded versions and listings, never root."""
     with httpx.Client() as client:
         for i in range(4):
-            assert http_upload(client, server, make_wheel(tmp_path / "w", "prune-me", f"1.{i}")).status_code == 200
+            assert (
+                http_upload(
+                    client, server, make_wheel(tmp_path / "w", "prune-me", f"1.{i}")
+                ).status_code
+                == 200
+            )
     server.wait_published()
     metadata = server.data_dir / "store" / "metadata"
     before = {p.name for p in metadata.iterdir()}
@@ -197,7 +208,11 @@ def test_prune_keeps_root_and_what_the_newest_timestamp_reaches(server: IndexSer
     assert len(snapshots) == 1
     html_listings = list((server.data_dir / "store" / "targets").rglob("*.index.html"))
     assert len(html_listings) == 1
-    verify_all(server, tmp_path / "client", {f"prune_me-1.{i}-py3-none-any.whl": "prune-me" for i in range(4)})
+    verify_all(
+        server,
+        tmp_path / "client",
+        {f"prune_me-1.{i}-py3-none-any.whl": "prune-me" for i in range(4)},
+    )
 
 
 def test_prune_respects_grace(tmp_path: Path) -> None:
@@ -207,7 +222,9 @@ def test_prune_respects_grace(tmp_path: Path) -> None:
     assert prune(services.store, services.db, timedelta(hours=1)).metadata == 0
 
 
-def test_unsigned_mode_serves_but_publishes_no_metadata(make_server: object, tmp_path: Path) -> None:
+def test_unsigned_mode_serves_but_publishes_no_metadata(
+    make_server: object, tmp_path: Path
+) -> None:
     """The benchmark baseline says loudly that nothing is signed, and signs nothing."""
     server: IndexServer = make_server(args=["--unsigned"])  # type: ignore[operator]
     server.admin("user", "add", "carol", "--password-stdin", input="a-long-password\n")

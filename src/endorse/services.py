@@ -39,7 +39,9 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
         db.create_schema()
-        store = open_blob_store(settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url)
+        store = open_blob_store(
+            settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url
+        )
         if not settings.tuf_enabled:
             warnings.warn(
                 "TUF signing is OFF: this index publishes no metadata and nothing it "
@@ -62,7 +64,8 @@ class Services:
         if not path.exists():
             raise ConfigError(
                 f"no online keyring at {str(path)!r}",
-                hint="start `endorse serve` once on a fresh data folder, or run `endorse admin init`",
+                hint="start `endorse serve` once on a fresh data folder, "
+                "or run `endorse admin init`",
             )
         return Keyring.load(path)
 

@@ -122,7 +122,9 @@ class Settings:
                 hint="use 16 for a demo, 16384 for PyPI's scale (PEP 458)",
             )
         if self.max_upload_bytes <= 0:
-            raise ConfigError(f"Config 'ENDORSE_MAX_UPLOAD_BYTES' has value {self.max_upload_bytes!r}.")
+            raise ConfigError(
+                f"Config 'ENDORSE_MAX_UPLOAD_BYTES' has value {self.max_upload_bytes!r}."
+            )
 
 
 def _expiry_from_env(environ: Mapping[str, str]) -> Expiry:

@@ -59,7 +59,9 @@ def store_distribution(store: BlobStore, dist: Distribution, path: Path) -> None
     store.put_file(target_key(file_target(dist.name, dist.filename), dist.sha256), path)
     if dist.core_metadata is not None:
         core_sha = hashlib.sha256(dist.core_metadata).hexdigest()
-        store.put(target_key(core_metadata_target(dist.name, dist.filename), core_sha), dist.core_metadata)
+        store.put(
+            target_key(core_metadata_target(dist.name, dist.filename), core_sha), dist.core_metadata
+        )
 
 
 def record_upload(
@@ -75,17 +77,18 @@ def record_upload(
     ``identity`` None is an administrator's import: no upload rights are
     checked and the project gets no owner unless one is added later.
     """
-    try:
-        with db.session() as session:
-            return _record(session, dist, identity, display_name, trust)
-    except IntegrityError as e:
-        # Two uploads raced for the same filename or the same new project name.
-        with db.read_session() as session:
-            if session.get(FileRegistry, dist.filename) is not None:
-                raise _exists(dist.filename) from e
-        raise UploadRejected(
-            "a concurrent upload changed this project; please retry", status=409
-        ) from e
+    for _attempt in range(3):
+        try:
+            with db.session() as session:
+                return _record(session, dist, identity, display_name, trust)
+        except IntegrityError as e:
+            # Another upload won a race for the same filename (final) or for
+            # creating the same new project (retry: the project now exists).
+            with db.read_session() as session:
+                if session.get(FileRegistry, dist.filename) is not None:
+                    raise _exists(dist.filename) from e
+            logger.info("retrying %s after a concurrent upload", dist.filename)
+    raise UploadRejected("a concurrent upload changed this project; please retry", status=409)
 
 
 def _record(

@@ -22,7 +22,7 @@ from endorse.storage.db import ApiToken, Database, Project, ProjectMember, User,
 
 logger = logging.getLogger(__name__)
 
-TOKEN_PREFIX = "endorse_"
+TOKEN_PREFIX = "endorse_"  # noqa: S105 - a prefix, not a secret
 OWNER = "owner"
 MAINTAINER = "maintainer"
 MIN_PASSWORD_LENGTH = 10
@@ -105,7 +105,9 @@ class Accounts:
     ) -> str:
         """Create an upload token and return it (shown once, stored hashed)."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        scoped = sorted({canonicalize_name(p, validate=True) for p in projects}) if projects else None
+        scoped = (
+            sorted({canonicalize_name(p, validate=True) for p in projects}) if projects else None
+        )
         with self.db.session() as session:
             user = _user(session, username)
             session.add(
@@ -154,8 +156,10 @@ class Accounts:
         digest = hash_token(token)
         with self.db.read_session() as session:
             row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-            if row is None or row.revoked is not None or not hmac.compare_digest(
-                row.token_hash, digest
+            if (
+                row is None
+                or row.revoked is not None
+                or not hmac.compare_digest(row.token_hash, digest)
             ):
                 raise AuthenticationFailed(
                     "invalid or revoked API token",

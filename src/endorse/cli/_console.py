@@ -38,7 +38,9 @@ class ExitCode(IntEnum):
 
 def setup_logging(verbose: int, *, plain: bool = False) -> None:
     """Log to stderr: rich for people, plain lines for services (``plain``)."""
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 or plain else logging.WARNING
+    level = (
+        logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 or plain else logging.WARNING
+    )
     handler: logging.Handler
     if plain:
         handler = logging.StreamHandler(sys.stderr)

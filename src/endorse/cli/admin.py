@@ -6,7 +6,14 @@ import json
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -51,8 +58,12 @@ def init(data_dir: Path | None, bin_count: int | None) -> None:
     services = Services.open(load_settings(data_dir=data_dir, bin_count=bin_count))
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("signing hashed bins", total=services.settings.bin_count)
-        setup = ensure_repository(services, lambda d, t: progress.update(task, completed=d, total=t))
-    out.print(f"root sha256 {setup.root_sha256}" + (" (created)" if setup.created else " (existing)"))
+        setup = ensure_repository(
+            services, lambda d, t: progress.update(task, completed=d, total=t)
+        )
+    out.print(
+        f"root sha256 {setup.root_sha256}" + (" (created)" if setup.created else " (existing)")
+    )
     if setup.token:
         out.print(f"demo upload token: {setup.token}")
 
@@ -174,7 +185,9 @@ def yank(project_name: str, version: str, reason: str, undo: bool, data_dir: Pat
     Example:
       endorse admin yank sampleproject 1.0 --reason "broken on Windows"
     """
-    count = set_yanked(_services(data_dir).db, project_name, version, yanked=not undo, reason=reason)
+    count = set_yanked(
+        _services(data_dir).db, project_name, version, yanked=not undo, reason=reason
+    )
     out.print(f"{'un-yanked' if undo else 'yanked'} {count} file(s)")
 
 
@@ -232,7 +245,7 @@ def import_(folder: Path, owner: str | None, data_dir: Path | None, verbose: int
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:

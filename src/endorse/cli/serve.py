@@ -26,7 +26,9 @@ from endorse.web import create_app
 @click.option("--host", default=None, help="Address to listen on [default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port (0 picks a free one) [default 8080].")
 @data_dir_option
-@click.option("--bins", "bin_count", type=int, default=None, help="Hashed bins at first start [16].")
+@click.option(
+    "--bins", "bin_count", type=int, default=None, help="Hashed bins at first start [16]."
+)
 @click.option("--no-publisher", is_flag=True, help="Leave publishing to `endorse publisher`.")
 @click.option(
     "--unsigned",
@@ -93,7 +95,7 @@ def serve(
         )
     click.echo(f"install with:  pip install --index-url {base}/simple/ PROJECT", err=True)
     # Tests and scripts read this line to find the port.
-    print(f"endorse serving on {base}", flush=True)  # noqa: T201
+    print(f"endorse serving on {base}", flush=True)
     config = uvicorn.Config(
         create_app(services),
         log_level="warning" if verbose == 0 else "info",

@@ -119,9 +119,7 @@ def new_unclaimed(keys: RepositoryKeys, bin_count: int, expires: datetime) -> Ta
     )
     return Targets(
         expires=expires,
-        delegations=Delegations(
-            keys={k.keyid: k for k in keys.bins.keys}, succinct_roles=succinct
-        ),
+        delegations=Delegations(keys={k.keyid: k for k in keys.bins.keys}, succinct_roles=succinct),
     )
 
 

@@ -2,11 +2,10 @@
 
 ::
 
-    root
-    timestamp ─ snapshot ─ targets
-                            ├── claimed            (offline)   → claimed-project roles, terminating
-                            ├── recently-claimed   (online)    → recently-claimed-project roles, terminating
-                            └── unclaimed          (online)    → bin-0000 … bin-ffff (TAP 15 succinct)
+    root, timestamp, snapshot, targets
+    targets ├── claimed           (offline) → p-<name> project roles, terminating
+            ├── recently-claimed  (online)  → rc-<name> project roles, terminating
+            └── unclaimed         (online)  → bin-0000 … bin-ffff (TAP 15 succinct)
 
 A project role is named after its parent so that one role name never has two
 parents: ``p-<name>`` under ``claimed`` and ``rc-<name>`` under

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path, PurePosixPath
 
+from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -54,12 +55,7 @@ class Distribution:
 
 def check_filename(filename: str) -> str:
     """Refuse filenames with paths, odd characters or hidden-file tricks."""
-    if (
-        not filename
-        or len(filename) > 255
-        or not _FILENAME_RE.match(filename)
-        or ".." in filename
-    ):
+    if not filename or len(filename) > 255 or not _FILENAME_RE.match(filename) or ".." in filename:
         raise UploadRejected(
             f"Invalid filename {filename!r}: only letters, digits and . _ + ! - are "
             "allowed, with no path.",
@@ -148,7 +144,7 @@ def file_digests(path: Path) -> tuple[str, str, str, int]:
     return sha256.hexdigest(), blake2.hexdigest(), md5.hexdigest(), size
 
 
-def _parse_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[object]]:
+def _parse_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]]:
     try:
         name, version, _build, tags = parse_wheel_filename(filename)
     except (InvalidWheelFilename, InvalidVersion) as e:
@@ -219,7 +215,9 @@ def _sdist_metadata(path: Path, filename: str, name: NormalizedName, version: Ve
     return pkg_info
 
 
-def _check_core_metadata(filename: str, core: bytes, name: NormalizedName, version: Version) -> None:
+def _check_core_metadata(
+    filename: str, core: bytes, name: NormalizedName, version: Version
+) -> None:
     meta_name = _header(core, "Name")
     meta_version = _header(core, "Version")
     if meta_name is None or meta_version is None:

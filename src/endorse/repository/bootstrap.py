@@ -69,7 +69,9 @@ def generate_demo_keyrings(settings: Settings) -> tuple[Keyring, Keyring]:
     """Generate online and (demo) offline key files inside ``data_dir/keys``."""
     online = generate_file_keys(settings.keys_dir / "online", ONLINE_KINDS)
     online.save(settings.keys_dir / ONLINE_KEYRING)
-    offline = generate_file_keys(settings.keys_dir / "offline-DEMO-NOT-FOR-PRODUCTION", OFFLINE_KINDS)
+    offline = generate_file_keys(
+        settings.keys_dir / "offline-DEMO-NOT-FOR-PRODUCTION", OFFLINE_KINDS
+    )
     offline.save(settings.keys_dir / OFFLINE_KEYRING, note=DEMO_WARNING)
     return online, offline
 
@@ -122,7 +124,10 @@ def initialise_repository(
             progress(i, len(names))
     snapshot = Snapshot(expires=now + expiry.snapshot, meta=dict(repo.targets_infos))
     first(SNAPSHOT, Metadata(snapshot))
-    first(TIMESTAMP, Metadata(Timestamp(expires=now + expiry.timestamp, snapshot_meta=repo.snapshot_info)))
+    first(
+        TIMESTAMP,
+        Metadata(Timestamp(expires=now + expiry.timestamp, snapshot_meta=repo.snapshot_info)),
+    )
     digest = root_sha256(store)
     logger.info("initialised repository with %d bins; root sha256 %s", len(names), digest)
     return InitResult(True, digest, len(names))

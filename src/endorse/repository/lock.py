@@ -65,7 +65,9 @@ class AdvisoryLeaderLock:
     def try_acquire(self) -> bool:
         """Take the lock without waiting."""
         conn = self._db.engine.connect()
-        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar())
+        got = bool(
+            conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar()
+        )
         conn.commit()
         if got:
             self._conn = conn

@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from typing import TypeVar, cast
 
-from tuf.api.metadata import Metadata, Snapshot, Targets, TargetFile, Timestamp
+from tuf.api.metadata import Metadata, Snapshot, TargetFile, Targets, Timestamp
 
 from endorse.errors import NotFound
 from endorse.metadata.layout import bin_for
@@ -33,7 +33,9 @@ def metadata_key(role: str, version: int) -> str:
 class PublishedMetadata:
     """Reads published metadata; caches immutable versions, re-reads timestamp."""
 
-    def __init__(self, store: BlobStore, *, timestamp_ttl: float = 0.25, cache_size: int = 256) -> None:
+    def __init__(
+        self, store: BlobStore, *, timestamp_ttl: float = 0.25, cache_size: int = 256
+    ) -> None:
         self.store = store
         self.timestamp_ttl = timestamp_ttl
         self.cache_size = cache_size
@@ -87,7 +89,7 @@ class PublishedMetadata:
         if not isinstance(md.signed, kind):
             raise NotFound(f"{metadata_key(role, version)} is not {kind.type} metadata")
         with self._lock:
-            self._cache[key] = md  # type: ignore[assignment]
+            self._cache[key] = md
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return md

@@ -28,7 +28,6 @@ from endorse.clock import Clock, SystemClock
 from endorse.metadata.layout import bin_for
 from endorse.metadata.roles import (
     CLAIMED,
-    RECENTLY_CLAIMED,
     ROOT,
     SNAPSHOT,
     TARGETS,
@@ -241,12 +240,9 @@ class Publisher:
         repo = self.repo
         if repo.loaded_timestamp_version != repo.published_timestamp_version():
             repo.load()
+        online = [name[: -len(".json")] for name in repo.targets_infos]
         rows: dict[str, tuple[int, datetime]] = {}
-        for role in (TIMESTAMP, SNAPSHOT):
-            md = repo.open(role)
-            rows[role] = (md.signed.version, md.signed.expires)
-        for meta_name in list(repo.targets_infos):
-            role = meta_name[: -len(".json")]
+        for role in [TIMESTAMP, SNAPSHOT, *online]:
             if role in (TARGETS, CLAIMED, ROOT) or not repo.keyring.has(role_kind(role)):
                 continue
             md = repo.open(role)
@@ -305,9 +301,7 @@ class Publisher:
             session.flush()
             if entry_ids:
                 session.execute(
-                    update(QueueEntry)
-                    .where(QueueEntry.id.in_(entry_ids))
-                    .values(batch_id=batch.id)
+                    update(QueueEntry).where(QueueEntry.id.in_(entry_ids)).values(batch_id=batch.id)
                 )
             for pid, pt in projects.items():
                 listed = session.get(PublishedListing, pid)
@@ -338,10 +332,16 @@ class Publisher:
                     session.add(SupersededTarget(key=key, target_path=path, since=now))
             self._upsert_role_state(
                 session,
-                {r: v for r, v in written.items() if self.repo and self.repo.keyring.has(role_kind(r))},
+                {
+                    r: v
+                    for r, v in written.items()
+                    if self.repo and self.repo.keyring.has(role_kind(r))
+                },
             )
             batch_id = batch.id
-        return BatchResult(batch_id, len(projects), files_published, len(written), timestamp_version)
+        return BatchResult(
+            batch_id, len(projects), files_published, len(written), timestamp_version
+        )
 
     # -- the loop ------------------------------------------------------------
 

@@ -14,12 +14,12 @@ import copy
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from tuf.api.metadata import (
     Metadata,
     MetaFile,
     Root,
-    Signed,
     Snapshot,
     Targets,
     Timestamp,
@@ -50,14 +50,14 @@ class StoredRepository(Repository):
         expiry: Expiry,
         clock: Clock,
         *,
-        on_write: Callable[[str, Metadata[Signed]], None] | None = None,
+        on_write: Callable[[str, Metadata[Any]], None] | None = None,
     ) -> None:
         self.store = store
         self.keyring = keyring
         self.expiry = expiry
         self.clock = clock
         self.on_write = on_write
-        self._md: dict[str, Metadata[Signed]] = {}
+        self._md: dict[str, Metadata[Any]] = {}
         self._targets_infos: dict[str, MetaFile] = {}
         self._snapshot_info = MetaFile(1)
         #: Roles written since the last ``take_written()``, with their new expiry.
@@ -74,9 +74,9 @@ class StoredRepository(Repository):
             self.store.get(metadata_key(SNAPSHOT, snapshot_version))
         )
         root_md = Metadata[Root].from_bytes(self.store.get(ROOT_KEY))
-        self._md[TIMESTAMP] = timestamp_md  # type: ignore[assignment]
-        self._md[SNAPSHOT] = snapshot_md  # type: ignore[assignment]
-        self._md[ROOT] = root_md  # type: ignore[assignment]
+        self._md[TIMESTAMP] = timestamp_md
+        self._md[SNAPSHOT] = snapshot_md
+        self._md[ROOT] = root_md
         self._targets_infos = dict(snapshot_md.signed.meta)
         self._snapshot_info = MetaFile(snapshot_version)
         self._written.clear()
@@ -95,7 +95,7 @@ class StoredRepository(Repository):
 
     # -- tuf.repository.Repository --------------------------------------------
 
-    def open(self, role: str) -> Metadata[Signed]:
+    def open(self, role: str) -> Metadata[Any]:
         """A private copy of a role's newest metadata (edits do not leak on abort)."""
         md = self._md.get(role)
         if md is None:
@@ -103,7 +103,7 @@ class StoredRepository(Repository):
             self._md[role] = md
         return copy.deepcopy(md)
 
-    def close(self, role: str, md: Metadata[Signed]) -> None:
+    def close(self, role: str, md: Metadata[Any]) -> None:
         """Bump version and expiry, sign with the role's keys, write ``V.ROLE.json``."""
         md.signed.version += 1
         md.signed.expires = self.clock.now() + self._lifetime(role)
@@ -122,13 +122,13 @@ class StoredRepository(Repository):
 
     # -- writing -------------------------------------------------------------
 
-    def sign(self, role: str, md: Metadata[Signed]) -> None:
+    def sign(self, role: str, md: Metadata[Any]) -> None:
         """Replace a role's signatures with those of its keys in the keyring."""
         md.signatures.clear()
         for signer in self.keyring.signers(role_kind(role)):
             md.sign(signer, append=True)
 
-    def write(self, role: str, md: Metadata[Signed]) -> None:
+    def write(self, role: str, md: Metadata[Any]) -> None:
         """Store signed metadata under its consistent-snapshot name."""
         data = md.to_bytes(_SERIALIZER)
         version = md.signed.version
@@ -164,9 +164,10 @@ class StoredRepository(Repository):
 
     def expires(self, role: str) -> datetime:
         """The expiry of a role's newest metadata."""
-        return self.open(role).signed.expires
+        expires: datetime = self.open(role).signed.expires
+        return expires
 
-    def _read(self, role: str) -> Metadata[Signed]:
+    def _read(self, role: str) -> Metadata[Any]:
         if role in (TIMESTAMP, SNAPSHOT, ROOT):
             raise PublishError(f"{role} was not loaded", hint="call load() first")
         meta = self._targets_infos.get(f"{role}.json")

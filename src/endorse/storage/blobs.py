@@ -88,6 +88,5 @@ def open_blob_store(storage_url: str, *, s3_endpoint_url: str = "") -> BlobStore
             endpoint_url=s3_endpoint_url or None,
         )
     raise ConfigError(
-        f"Config 'ENDORSE_STORAGE_URL' has value {storage_url!r}. "
-        "Not a file:// or s3:// URL."
+        f"Config 'ENDORSE_STORAGE_URL' has value {storage_url!r}. Not a file:// or s3:// URL."
     )

@@ -21,9 +21,7 @@ class S3BlobStore:
         try:
             import boto3
         except ImportError as e:  # pragma: no cover - depends on the install
-            raise StorageError(
-                "S3 storage needs boto3", hint="pip install 'endorse[s3]'"
-            ) from e
+            raise StorageError("S3 storage needs boto3", hint="pip install 'endorse[s3]'") from e
         if not bucket:
             raise StorageError("S3 storage URL has no bucket", hint="use s3://BUCKET/PREFIX")
         self.bucket = bucket

@@ -31,7 +31,9 @@ class SimpleViews:
     async def root(self, request: Request) -> Response:
         """The list of projects (not a TUF target: installers never read it)."""
         try:
-            fmt, content_type = negotiate(request.headers.get("accept"), request.query_params.get("format"))
+            fmt, content_type = negotiate(
+                request.headers.get("accept"), request.query_params.get("format")
+            )
         except NotAcceptable:
             return _not_acceptable()
         names = await run_in_threadpool(self._published_names)
@@ -46,7 +48,9 @@ class SimpleViews:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/simple/{name}/{query}", status_code=301)
         try:
-            fmt, content_type = negotiate(request.headers.get("accept"), request.query_params.get("format"))
+            fmt, content_type = negotiate(
+                request.headers.get("accept"), request.query_params.get("format")
+            )
         except NotAcceptable:
             return _not_acceptable()
         try:
@@ -79,7 +83,7 @@ class SimpleViews:
             ).first()
         if row is None:
             raise NotFound(f"no project {name!r}")
-        return row.json_key if fmt == "json" else row.html_key
+        return str(row.json_key if fmt == "json" else row.html_key)
 
     def _published_names(self) -> list[str]:
         with self.services.db.read_session() as session:

@@ -62,7 +62,9 @@ class TufViews:
             media = "text/html" if basename.endswith(".html") else "application/json"
         elif basename.endswith(".metadata"):
             media = "text/plain"
-        return await self._serve(key, media, "max-age=31536000, immutable" if digest else "max-age=300")
+        return await self._serve(
+            key, media, "max-age=31536000, immutable" if digest else "max-age=300"
+        )
 
     def _plain_key(self, name: NormalizedName, basename: str) -> str:
         if basename in _LISTING_FORMATS:

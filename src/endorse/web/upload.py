@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from endorse.accounts import Identity
@@ -61,7 +61,7 @@ class UploadEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one upload request."""
         try:
-            response = await self._handle(scope, receive)
+            response: Response = await self._handle(scope, receive)
         except EndorseError as e:
             logger.info("upload refused: %s", e.message)
             response = error_response(e)
@@ -72,7 +72,11 @@ class UploadEndpoint:
         if request.method != "POST":
             raise UploadRejected("Use POST to upload.", status=405)
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit + FORM_OVERHEAD:
+        if (
+            declared is not None
+            and declared.isdigit()
+            and int(declared) > self.limit + FORM_OVERHEAD
+        ):
             raise self._too_large()
         identity = await run_in_threadpool(self._authenticate, request)
         request = Request(scope, self._limited(receive))
@@ -119,7 +123,9 @@ class UploadEndpoint:
                 "or __token__ and an API token)."
             )
         try:
-            username, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+            username, sep, password = (
+                base64.b64decode(encoded, validate=True).decode().partition(":")
+            )
         except (binascii.Error, UnicodeDecodeError) as e:
             raise AuthenticationFailed("Malformed Basic authorization header.") from e
         if not sep:
@@ -138,7 +144,9 @@ class UploadEndpoint:
         name, version = _text(form, "name"), _text(form, "version")
         if not name or not version:
             raise UploadRejected("Upload is missing the 'name' or 'version' field.")
-        digests = {field: _text(form, field).lower() for field in _DIGEST_FIELDS if _text(form, field)}
+        digests = {
+            field: _text(form, field).lower() for field in _DIGEST_FIELDS if _text(form, field)
+        }
         if not digests:
             raise UploadRejected(
                 "Include at least one message digest (sha256_digest or blake2_256_digest)."
