@@ -24,6 +24,7 @@ from endorse.metadata.paths import core_metadata_target, file_target
 from endorse.metadata.trust import TrustLevel
 from endorse.packages.distributions import Distribution
 from endorse.packages.names import confusable_key
+from endorse.repository.claims import refuse_unsigned_upload
 from endorse.repository.project_targets import target_key
 from endorse.storage.blobs import BlobStore
 from endorse.storage.db import (
@@ -31,6 +32,7 @@ from endorse.storage.db import (
     File,
     FileRegistry,
     Project,
+    ProjectClaim,
     ProjectMember,
     QueueEntry,
 )
@@ -52,6 +54,30 @@ def check_filename_unused(db: Database, filename: str) -> None:
     with db.read_session() as session:
         if session.get(FileRegistry, filename) is not None:
             raise _exists(filename)
+
+
+def precheck_upload(db: Database, dist: Distribution, identity: Identity) -> None:
+    """Every refusal ``record_upload`` would make, checked before any byte is stored."""
+    with db.read_session() as session:
+        if session.get(FileRegistry, dist.filename) is not None:
+            raise _exists(dist.filename)
+        project = session.scalar(select(Project).where(Project.name == dist.name))
+        if project is None:
+            _check_new_project(session, dist.name, identity)
+        else:
+            refuse_unsigned_upload(session, project)
+            check_upload_rights(session, identity, project)
+
+
+def discard_distribution(db: Database, store: BlobStore, dist: Distribution) -> None:
+    """Remove stored bytes of a refused upload (unless the filename was recorded)."""
+    with db.read_session() as session:
+        if session.get(FileRegistry, dist.filename) is not None:
+            return
+    store.delete(target_key(file_target(dist.name, dist.filename), dist.sha256))
+    if dist.core_metadata is not None:
+        core_sha = hashlib.sha256(dist.core_metadata).hexdigest()
+        store.delete(target_key(core_metadata_target(dist.name, dist.filename), core_sha))
 
 
 def store_distribution(store: BlobStore, dist: Distribution, path: Path) -> None:
@@ -103,8 +129,10 @@ def _record(
     project = session.scalar(select(Project).where(Project.name == dist.name))
     if project is None:
         project = _create_project(session, dist.name, display_name or dist.name, identity)
-    elif identity is not None:
-        check_upload_rights(session, identity, project)
+    else:
+        refuse_unsigned_upload(session, project)
+        if identity is not None:
+            check_upload_rights(session, identity, project)
     level = trust or (identity.upload_trust if identity else TrustLevel.INDEX_SIGNED)
     record = _file_record(project.id, dist, level, identity.user_id if identity else None)
     session.add(record)
@@ -115,11 +143,10 @@ def _record(
     return Accepted(record.id, dist.name, dist.filename)
 
 
-def _create_project(
-    session: Session, name: NormalizedName, display_name: str, identity: Identity | None
-) -> Project:
-    key = confusable_key(name)
-    similar = session.scalar(select(Project.name).where(Project.confusable_key == key))
+def _check_new_project(session: Session, name: NormalizedName, identity: Identity | None) -> None:
+    similar = session.scalar(
+        select(Project.name).where(Project.confusable_key == confusable_key(name))
+    )
     if similar is not None:
         raise UploadRejected(
             f"The name {name!r} is too similar to an existing project {similar!r}.",
@@ -131,7 +158,13 @@ def _create_project(
             status=403,
             hint="create the project with a password or an unscoped token first",
         )
-    project = Project(name=name, display_name=display_name, confusable_key=key)
+
+
+def _create_project(
+    session: Session, name: NormalizedName, display_name: str, identity: Identity | None
+) -> Project:
+    _check_new_project(session, name, identity)
+    project = Project(name=name, display_name=display_name, confusable_key=confusable_key(name))
     session.add(project)
     session.flush()
     if identity is not None:
@@ -239,6 +272,9 @@ def record_imports(
             project = projects.get(dist.name) or session.scalar(
                 select(Project).where(Project.name == dist.name)
             )
+            if project is not None and session.get(ProjectClaim, project.id) is not None:
+                skipped.append((dist.filename, "project is claimed: its developers sign its files"))
+                continue
             if project is None:
                 key = confusable_key(dist.name)
                 similar = session.scalar(select(Project.name).where(Project.confusable_key == key))

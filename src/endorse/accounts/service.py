@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -77,6 +77,10 @@ class Accounts:
                 f"invalid username {username!r}",
                 hint="use letters, digits, '.', '_' and '-' (at most 100)",
             )
+        if password.startswith(TOKEN_PREFIX):
+            raise EndorseError(
+                f"a password may not start with {TOKEN_PREFIX!r} (that marks API tokens)"
+            )
         if len(password) < MIN_PASSWORD_LENGTH:
             raise EndorseError(
                 f"password too short ({len(password)} characters)",
@@ -105,9 +109,14 @@ class Accounts:
     ) -> str:
         """Create an upload token and return it (shown once, stored hashed)."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        scoped = (
-            sorted({canonicalize_name(p, validate=True) for p in projects}) if projects else None
-        )
+        try:
+            scoped = (
+                sorted({canonicalize_name(p, validate=True) for p in projects})
+                if projects
+                else None
+            )
+        except InvalidName as e:
+            raise EndorseError(f"invalid project name: {e}") from e
         with self.db.session() as session:
             user = _user(session, username)
             session.add(

@@ -6,6 +6,8 @@ import click
 
 from endorse import __version__
 from endorse.cli.admin import admin
+from endorse.cli.evaluate import evaluate
+from endorse.cli.key import key
 from endorse.cli.serve import publisher, serve
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -25,5 +27,7 @@ def main() -> None:
 main.add_command(serve)
 main.add_command(publisher)
 main.add_command(admin)
+main.add_command(key)
+main.add_command(evaluate)
 
 __all__ = ["main"]

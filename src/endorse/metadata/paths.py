@@ -20,7 +20,7 @@ import hashlib
 import re
 from typing import Literal
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 #: Hex digits of SHA-256(normalised name) that prefix a project's folder.
 PREFIX_HEX_DIGITS = 4
@@ -79,13 +79,16 @@ def parse_target_path(path: str) -> tuple[NormalizedName, str, str | None]:
     if len(parts) != 3:
         raise ValueError(f"not a target path: {path!r}")
     prefix, raw_name, basename = parts
-    name = canonicalize_name(raw_name)
-    if name != raw_name or not _PREFIX_RE.match(prefix) or prefix != project_prefix(name):
+    try:
+        name = canonicalize_name(raw_name, validate=True)
+    except InvalidName as e:
+        raise ValueError(f"not a target path: {path!r}") from e
+    if name != raw_name or not _PREFIX_RE.fullmatch(prefix) or prefix != project_prefix(name):
         raise ValueError(f"not a target path: {path!r}")
     digest: str | None = None
-    match = _CONSISTENT_RE.match(basename)
+    match = _CONSISTENT_RE.fullmatch(basename)
     if match:
         digest, basename = match.group(1), match.group(2)
-    if not _BASENAME_RE.match(basename) or ".." in basename:
+    if not _BASENAME_RE.fullmatch(basename) or ".." in basename:
         raise ValueError(f"not a target path: {path!r}")
     return name, basename, digest

@@ -55,7 +55,12 @@ class Distribution:
 
 def check_filename(filename: str) -> str:
     """Refuse filenames with paths, odd characters or hidden-file tricks."""
-    if not filename or len(filename) > 255 or not _FILENAME_RE.match(filename) or ".." in filename:
+    if (
+        not filename
+        or len(filename) > 255
+        or not _FILENAME_RE.fullmatch(filename)
+        or ".." in filename
+    ):
         raise UploadRejected(
             f"Invalid filename {filename!r}: only letters, digits and . _ + ! - are "
             "allowed, with no path.",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.utils import NormalizedName
-from tuf.api.metadata import TargetFile
+from securesystemslib.signer import Key
+from tuf.api.metadata import DelegatedRole, TargetFile, Targets
 
 from endorse.metadata.paths import (
+    ListingFormat,
     consistent_target_path,
     core_metadata_target,
     file_target,
@@ -44,6 +46,13 @@ class ProjectTargets:
     json_key: str = ""
     #: Target paths of removed files that must leave the metadata.
     removed_paths: set[str] = field(default_factory=set)
+    #: Developer-signed role versions to publish: (role, version, storage key, row id).
+    role_versions: list[tuple[str, int, str, int]] = field(default_factory=list)
+    #: The per-project delegation to (re)publish under recently-claimed.
+    delegation: DelegatedRole | None = None
+    delegation_keys: list[Key] = field(default_factory=list)
+    #: Files the published listing shows (their ``published`` time is set).
+    listed_filenames: set[str] = field(default_factory=set)
 
 
 def listed_file(name: NormalizedName, f: File) -> ListedFile:
@@ -63,7 +72,7 @@ def listed_file(name: NormalizedName, f: File) -> ListedFile:
 
 
 def build_project_targets(name: NormalizedName, files: Sequence[File]) -> ProjectTargets:
-    """Targets and listings for a project from its file records."""
+    """Targets and listings for an index-signed project from its file records."""
     result = ProjectTargets(name)
     live = [f for f in files if not f.removed]
     for f in live:
@@ -83,7 +92,43 @@ def build_project_targets(name: NormalizedName, files: Sequence[File]) -> Projec
         if f.removed:
             result.removed_paths.add(file_target(name, f.filename))
             result.removed_paths.add(core_metadata_target(name, f.filename))
-    listed = [listed_file(name, f) for f in live]
+    _add_listings(result, name, [listed_file(name, f) for f in live], signed=True)
+    return result
+
+
+def build_claimed_project_targets(
+    name: NormalizedName, files: Sequence[File], role: Targets | None
+) -> ProjectTargets:
+    """A claimed project: nothing of it in the bins; its listing shows exactly the
+    files its developers signed (DESIGN rule 4), with yanks they signed."""
+    result = ProjectTargets(name)
+    for f in files:
+        result.removed_paths.add(file_target(name, f.filename))
+        result.removed_paths.add(core_metadata_target(name, f.filename))
+    formats: tuple[ListingFormat, ...] = ("html", "json")
+    for fmt in formats:
+        result.removed_paths.add(listing_target(name, fmt))
+    signed = role.targets if role is not None else {}
+    listed = []
+    for f in files:
+        target = signed.get(file_target(name, f.filename))
+        if target is None or target.hashes.get("sha256") != f.sha256:
+            continue
+        entry = listed_file(name, f)
+        yanked = target.custom.get("yanked") if isinstance(target.custom, dict) else None
+        if yanked:
+            entry = replace(
+                entry, yanked=True, yanked_reason=str(yanked) if yanked is not True else ""
+            )
+        listed.append(entry)
+    _add_listings(result, name, listed, signed=False)
+    return result
+
+
+def _add_listings(
+    result: ProjectTargets, name: NormalizedName, listed: list[ListedFile], *, signed: bool
+) -> None:
+    result.listed_filenames = {f.filename for f in listed}
     for fmt, data in (
         ("html", render_project_html(name, listed)),
         ("json", render_project_json(name, listed)),
@@ -91,10 +136,10 @@ def build_project_targets(name: NormalizedName, files: Sequence[File]) -> Projec
         path = listing_target(name, fmt)  # type: ignore[arg-type]
         sha256 = hashlib.sha256(data).hexdigest()
         key = target_key(path, sha256)
-        result.targets[path] = TargetFile(len(data), {"sha256": sha256}, path)
+        if signed:
+            result.targets[path] = TargetFile(len(data), {"sha256": sha256}, path)
         result.listing_blobs[key] = data
         if fmt == "html":
             result.html_key = key
         else:
             result.json_key = key
-    return result

@@ -21,23 +21,30 @@ from datetime import datetime, timedelta
 from packaging.utils import NormalizedName
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from tuf.api.metadata import TargetFile, Targets
+from tuf.api.metadata import Metadata, TargetFile, Targets
 from tuf.repository import AbortEdit
 
 from endorse.clock import Clock, SystemClock
+from endorse.metadata.delegations import project_delegation
 from endorse.metadata.layout import bin_for
 from endorse.metadata.roles import (
     CLAIMED,
+    RECENTLY_CLAIMED,
     ROOT,
     SNAPSHOT,
     TARGETS,
     TIMESTAMP,
     UNCLAIMED,
+    claimed_project_role,
+    recently_claimed_project_role,
 )
+from endorse.repository.claims import RECENTLY_CLAIMED_STATE, claim_keys, project_role_name
+from endorse.repository.events import event_blob_key, mark_published, ready_events
 from endorse.repository.keys import Keyring, role_kind
 from endorse.repository.lock import LeaderLock, wait_for_leadership
 from endorse.repository.project_targets import (
     ProjectTargets,
+    build_claimed_project_targets,
     build_project_targets,
     path_of_target_key,
     target_key,
@@ -50,6 +57,8 @@ from endorse.storage.db import (
     Database,
     File,
     Project,
+    ProjectClaim,
+    ProjectRoleVersion,
     PublishedListing,
     QueueEntry,
     RoleState,
@@ -116,7 +125,7 @@ class Publisher:
         entry_ids = [e.id for e in entries]
         project_ids = sorted({e.project_id for e in entries})
         due = self._due_roles() if self.repo else []
-        if not entry_ids and not due:
+        if not entry_ids and not due and not (self.repo and ready_events(self.db)):
             return None
         started = utcnow()
         projects = self._project_targets(project_ids)
@@ -127,12 +136,16 @@ class Publisher:
         removed_keys: dict[str, str] = {}
         timestamp_version: int | None = None
         written: dict[str, tuple[int, datetime]] = {}
+        event_ids: list[int] = []
         if self.repo is not None:
             repo = self.repo
             try:
                 if repo.loaded_timestamp_version != repo.published_timestamp_version():
                     repo.load()
                 removed_keys = self._update_bins(repo, list(projects.values()))
+                self._update_recently_claimed(repo, list(projects.values()))
+                self._publish_role_versions(repo, list(projects.values()))
+                event_ids = self._apply_events(repo)
                 self._refresh(repo, due)
                 repo.do_snapshot(force=SNAPSHOT in due)
                 repo.do_timestamp(force=TIMESTAMP in due)
@@ -145,6 +158,8 @@ class Publisher:
         result = self._record(
             started, entry_ids, projects, removed_keys, written, timestamp_version
         )
+        if event_ids:
+            mark_published(self.db, event_ids)
         logger.info(
             "published batch %d: %d projects, %d files, %d roles, timestamp v%s",
             result.batch_id,
@@ -160,18 +175,111 @@ class Publisher:
     def _project_targets(self, project_ids: list[int]) -> dict[int, ProjectTargets]:
         if not project_ids:
             return {}
+        result: dict[int, ProjectTargets] = {}
         with self.db.read_session() as session:
             rows = session.execute(
                 select(Project.id, Project.name).where(Project.id.in_(project_ids))
             ).all()
-            names = {pid: name for pid, name in rows}
+            names = {pid: NormalizedName(name) for pid, name in rows}
             by_project: dict[int, list[File]] = defaultdict(list)
             for f in session.scalars(select(File).where(File.project_id.in_(project_ids))):
                 by_project[f.project_id].append(f)
-        return {
-            pid: build_project_targets(NormalizedName(names[pid]), by_project.get(pid, []))
-            for pid in project_ids
-        }
+            claims = {
+                c.project_id: c
+                for c in session.scalars(
+                    select(ProjectClaim).where(ProjectClaim.project_id.in_(project_ids))
+                )
+            }
+            versions: dict[int, list[ProjectRoleVersion]] = defaultdict(list)
+            for v in session.scalars(
+                select(ProjectRoleVersion)
+                .where(ProjectRoleVersion.project_id.in_(project_ids))
+                .order_by(ProjectRoleVersion.version)
+            ):
+                versions[v.project_id].append(v)
+            for pid in project_ids:
+                name, files, claim = names[pid], by_project.get(pid, []), claims.get(pid)
+                if claim is None or not versions[pid]:
+                    result[pid] = build_project_targets(name, files)
+                    continue
+                role = project_role_name(name, claim.state)
+                latest = Metadata[Targets].from_bytes(self.store.get(versions[pid][-1].blob_key))
+                pt = build_claimed_project_targets(name, files, latest.signed)
+                pt.role_versions = [
+                    (role, v.version, v.blob_key, v.id)
+                    for v in versions[pid]
+                    if v.published is None
+                ]
+                if claim.state == RECENTLY_CLAIMED_STATE and claim.delegation_dirty:
+                    maintainers = claim_keys(session, pid)
+                    pt.delegation = project_delegation(role, name, maintainers, claim.threshold)
+                    pt.delegation_keys = [k for keys in maintainers.values() for k in keys]
+                result[pid] = pt
+        return result
+
+    def _update_recently_claimed(
+        self, repo: StoredRepository, projects: list[ProjectTargets]
+    ) -> None:
+        """(Re)delegate recently-claimed projects whose keys or threshold changed."""
+        changed = [pt.delegation for pt in projects if pt.delegation is not None]
+        if not changed:
+            return
+        with repo.edit_targets(RECENTLY_CLAIMED) as parent:
+            delegations = parent.delegations
+            assert delegations is not None and delegations.roles is not None  # noqa: S101
+            keys = dict(delegations.keys)
+            for pt in projects:
+                if pt.delegation is None:
+                    continue
+                delegations.roles[pt.delegation.name] = pt.delegation
+                keys.update({k.keyid: k for k in pt.delegation_keys})
+            used = {k for role in delegations.roles.values() for k in role.keyids}
+            delegations.keys = {k: v for k, v in keys.items() if k in used}
+
+    def _apply_events(self, repo: StoredRepository) -> list[int]:
+        """Publish fully signed signing events: ``claimed`` as the administrators
+        signed it, each moved project's role under its new name, and the moved
+        projects' delegations dropped from ``recently-claimed``."""
+        events = ready_events(self.db)
+        if not events:
+            return []
+        moved: list[str] = []
+        for event_id, role, event_moved in events:
+            repo.write_signed(role, self.store.get(event_blob_key(event_id)))
+            moved += event_moved
+        if moved:
+            with self.db.read_session() as session:
+                for name in moved:
+                    key = session.scalar(
+                        select(ProjectRoleVersion.blob_key)
+                        .join(Project, Project.id == ProjectRoleVersion.project_id)
+                        .where(Project.name == name)
+                        .order_by(ProjectRoleVersion.version.desc())
+                        .limit(1)
+                    )
+                    if key is not None:
+                        repo.write_signed(
+                            claimed_project_role(NormalizedName(name)), self.store.get(key)
+                        )
+            retired = {recently_claimed_project_role(NormalizedName(n)) for n in moved}
+            with repo.edit_targets(RECENTLY_CLAIMED) as parent:
+                delegations = parent.delegations
+                assert delegations is not None and delegations.roles is not None  # noqa: S101
+                if not retired & set(delegations.roles):
+                    raise AbortEdit
+                for role in retired:
+                    delegations.roles.pop(role, None)
+                used = {k for r in delegations.roles.values() for k in r.keyids}
+                delegations.keys = {k: v for k, v in delegations.keys.items() if k in used}
+        return [event_id for event_id, _, _ in events]
+
+    def _publish_role_versions(
+        self, repo: StoredRepository, projects: list[ProjectTargets]
+    ) -> None:
+        """Publish developer-signed role versions exactly as the developers signed them."""
+        for pt in projects:
+            for role, _version, key, _row in pt.role_versions:
+                repo.write_signed(role, self.store.get(key))
 
     def _update_bins(
         self, repo: StoredRepository, projects: list[ProjectTargets]
@@ -320,13 +428,19 @@ class Publisher:
                         File.project_id == pid,
                         File.published.is_(None),
                         File.removed.is_(False),
-                        File.filename.in_(
-                            [p.rsplit("/", 1)[1] for p in pt.targets if not p.endswith(".metadata")]
-                        ),
+                        File.filename.in_(sorted(pt.listed_filenames)),
                     )
                     .values(published=now)
                 )
                 files_published += result.rowcount  # type: ignore[attr-defined]
+                for _role, _version, _key, row_id in pt.role_versions:
+                    role_row = session.get(ProjectRoleVersion, row_id)
+                    if role_row is not None:
+                        role_row.published = now
+                if pt.delegation is not None:
+                    claim = session.get(ProjectClaim, pid)
+                    if claim is not None:
+                        claim.delegation_dirty = False
             for key, path in removed_keys.items():
                 if session.get(SupersededTarget, key) is None:
                     session.add(SupersededTarget(key=key, target_path=path, since=now))

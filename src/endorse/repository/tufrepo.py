@@ -157,6 +157,19 @@ class StoredRepository(Repository):
         """Whether a role was written since the last ``take_written()``."""
         return role in self._written
 
+    def write_signed(self, role: str, data: bytes) -> Metadata[Any]:
+        """Publish metadata someone else signed (developers, administrators) as is."""
+        md = Metadata[Any].from_bytes(data)
+        version = md.signed.version
+        self.store.put(metadata_key(role, version), data)
+        known = self._targets_infos.get(f"{role}.json")
+        if isinstance(md.signed, Targets) and (known is None or known.version <= version):
+            self._targets_infos[f"{role}.json"] = MetaFile(version)
+        self._md[role] = md
+        self._written[role] = (version, md.signed.expires)
+        logger.debug("wrote %s v%d", role, version)
+        return md
+
     def take_written(self) -> dict[str, tuple[int, datetime]]:
         """Roles written since the last call, with version and expiry."""
         written, self._written = self._written, {}

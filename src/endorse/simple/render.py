@@ -81,7 +81,8 @@ def render_project_html(name: str, files: Sequence[ListedFile]) -> bytes:
 def render_project_json(name: str, files: Sequence[ListedFile]) -> bytes:
     """PEP 691 page with PEP 700 fields (versions, size, upload-time)."""
     ordered = _sorted(files)
-    versions = sorted({f.version for f in ordered}, key=Version)
+    # Tie-break on the string: "1.0" and "1.0.0" are equal Versions.
+    versions = sorted({f.version for f in ordered}, key=lambda v: (Version(v), v))
     entries = []
     for f in ordered:
         entry: dict[str, object] = {

@@ -67,7 +67,7 @@ class BlobStore(Protocol):
 
 def check_key(key: str) -> str:
     """Refuse keys that could escape the store (``..``, absolute, odd characters)."""
-    if not _KEY_RE.match(key) or any(part in {".", ".."} for part in key.split("/")):
+    if not _KEY_RE.fullmatch(key) or any(part in {".", ".."} for part in key.split("/")):
         raise StorageError(f"invalid storage key {key!r}")
     return key
 

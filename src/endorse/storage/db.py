@@ -263,3 +263,96 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     immediate = connection.get_execution_options().get("sqlite_immediate", False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class DeveloperKey(Base):
+    """A maintainer's public key on one machine (PEP 480). Never a private key."""
+
+    __tablename__ = "developer_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    keyid: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The securesystemslib public key dict (keytype, scheme, keyval).
+    key: Mapped[dict[str, object]] = mapped_column(JSON)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    #: Key id of the already registered key that signed this one in (None: first key).
+    added_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    added: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ProjectClaim(Base):
+    """A project whose files its developers sign (PEP 480)."""
+
+    __tablename__ = "project_claims"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    #: ``recently-claimed`` until a signing event moves it into ``claimed``.
+    state: Mapped[str] = mapped_column(String(20))
+    #: Distinct maintainers whose signatures a release needs.
+    threshold: Mapped[int]
+    claimed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when the delegation (keys, threshold) changed and must be re-published.
+    delegation_dirty: Mapped[bool] = mapped_column(default=True)
+
+
+class ClaimMaintainer(Base):
+    """A maintainer whose developer keys sign a claimed project."""
+
+    __tablename__ = "claim_maintainers"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class ProjectRoleVersion(Base):
+    """A developer-signed version of a project role, accepted by the index."""
+
+    __tablename__ = "project_role_versions"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    version: Mapped[int]
+    #: Storage key of the signed metadata bytes as the developers sent them.
+    blob_key: Mapped[str] = mapped_column(String(400))
+    accepted: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PendingRelease(Base):
+    """A signed release waiting for more maintainers' signatures (threshold > 1)."""
+
+    __tablename__ = "pending_releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    version: Mapped[int]
+    #: Storage key of the metadata with the signatures collected so far.
+    blob_key: Mapped[str] = mapped_column(String(400))
+    #: Distributions already checked and stored: [{"filename", "sha256", ...}].
+    files: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+
+
+class SigningEvent(Base):
+    """An offline signing event: the next version of an offline role, and its signatures."""
+
+    __tablename__ = "signing_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(50))
+    version: Mapped[int]
+    #: Storage key of the prepared metadata with the signatures collected so far.
+    blob_key: Mapped[str] = mapped_column(String(400))
+    #: What the event changes, for people: {"added": [...], "removed": [...], ...}.
+    summary: Mapped[dict[str, object]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -17,6 +17,7 @@ from endorse.repository.lock import leader_lock
 from endorse.repository.prune import prune
 from endorse.repository.publisher import Publisher
 from endorse.services import Services
+from endorse.web.api import DeveloperApi
 from endorse.web.errors import handle_endorse_error
 from endorse.web.notify import PublishNotifier
 from endorse.web.pages import Pages
@@ -35,6 +36,7 @@ def create_app(services: Services) -> Starlette:
     tuf = TufViews(services, simple)
     pages = Pages(services)
     upload = UploadEndpoint(services, notifier, wake)
+    api = DeveloperApi(services, wake.set)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -61,6 +63,17 @@ def create_app(services: Services) -> Starlette:
         Route("/project/{project}/", pages.project),
         Route("/tuf/metadata/{filename}", tuf.metadata),
         Route("/tuf/targets/{path:path}", tuf.target),
+        Route("/api/v1/projects/{project}", api.project),
+        Route("/api/v1/keys", api.register_key, methods=["POST"]),
+        Route("/api/v1/keys/{keyid}/revoke", api.revoke_key, methods=["POST"]),
+        Route("/api/v1/projects/{project}/claim", api.claim, methods=["POST"]),
+        Route("/api/v1/projects/{project}/releases", api.release, methods=["POST"]),
+        Route("/api/v1/projects/{project}/pending", api.pending),
+        Route(
+            "/api/v1/projects/{project}/pending/{pending_id:int}/signatures",
+            api.cosign,
+            methods=["POST"],
+        ),
     ]
     return Starlette(
         routes=routes,

@@ -35,6 +35,7 @@ def negotiate(accept: str | None, format_param: str | None = None) -> tuple[str,
     best: tuple[float, int, str] | None = None
     for order, item in enumerate(accept.split(",")):
         media, *params = (p.strip() for p in item.split(";"))
+        media = media.lower()
         quality = 1.0
         for param in params:
             key, _, value = param.partition("=")
@@ -45,8 +46,10 @@ def negotiate(accept: str | None, format_param: str | None = None) -> tuple[str,
                     quality = 0.0
         if quality <= 0:
             continue
-        if media in ("*/*", "application/*", "text/*"):
+        if media in ("*/*", "text/*"):
             candidate = "text/html"
+        elif media == "application/*":
+            candidate = JSON_CONTENT_TYPE
         elif media in _OFFERS:
             candidate = media
         else:

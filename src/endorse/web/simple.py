@@ -18,7 +18,7 @@ from endorse.metadata.paths import listing_target
 from endorse.repository.project_targets import target_key
 from endorse.services import Services
 from endorse.simple.render import render_root_html, render_root_json
-from endorse.storage.db import Project, PublishedListing
+from endorse.storage.db import Project, ProjectRoleVersion, PublishedListing
 from endorse.web.negotiate import NotAcceptable, negotiate
 
 
@@ -65,14 +65,31 @@ class SimpleViews:
         )
 
     def listing_key(self, name: NormalizedName, fmt: str) -> str:
-        """Storage key of the listing the newest metadata covers."""
-        if not self.services.settings.tuf_enabled:
+        """Storage key of the listing the newest metadata covers.
+
+        An index-signed project's listing is a target in its bin. A claimed
+        project's listing is built by the publisher from its developer-signed
+        role alone (clients rebuild it from that role and need not trust it).
+        """
+        if not self.services.settings.tuf_enabled or self._is_claimed(name):
             return self._unsigned_listing_key(name, fmt)
         path = listing_target(name, fmt)  # type: ignore[arg-type]
         target = self.services.published.find_index_signed_target(path)
         if target is None:
             raise NotFound(f"no project {name!r}")
         return target_key(path, target.hashes["sha256"])
+
+    def _is_claimed(self, name: NormalizedName) -> bool:
+        with self.services.db.read_session() as session:
+            return (
+                session.scalar(
+                    select(ProjectRoleVersion.id)
+                    .join(Project, Project.id == ProjectRoleVersion.project_id)
+                    .where(Project.name == name, ProjectRoleVersion.published.is_not(None))
+                    .limit(1)
+                )
+                is not None
+            )
 
     def _unsigned_listing_key(self, name: NormalizedName, fmt: str) -> str:
         with self.services.db.read_session() as session:

@@ -9,10 +9,9 @@ seconds, published), so twine's success means the file will not be lost.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hmac
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -22,17 +21,26 @@ from typing import Any
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from endorse.accounts import Identity
-from endorse.errors import AuthenticationFailed, EndorseError, UploadRejected
+from endorse.errors import EndorseError, UploadRejected
 from endorse.packages.distributions import inspect_distribution
 from endorse.services import Services
 from endorse.storage.db import File
-from endorse.uploads import Accepted, check_filename_unused, record_upload, store_distribution
+from endorse.uploads import (
+    Accepted,
+    check_filename_unused,
+    discard_distribution,
+    precheck_upload,
+    record_upload,
+    store_distribution,
+)
+from endorse.web.auth import authenticate
 from endorse.web.errors import error_response
 from endorse.web.notify import PublishNotifier
 
@@ -40,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 #: Room for the multipart envelope and form fields on top of the file itself.
 FORM_OVERHEAD = 1024 * 1024
+_HEX = re.compile(r"[0-9a-f]{32,128}")
 _DIGEST_FIELDS = {"sha256_digest": "sha256", "blake2_256_digest": "blake2_256", "md5_digest": "md5"}
 
 
@@ -80,10 +89,14 @@ class UploadEndpoint:
             raise self._too_large()
         identity = await run_in_threadpool(self._authenticate, request)
         request = Request(scope, self._limited(receive))
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise UploadRejected("Expected a multipart/form-data upload (as twine sends).")
         try:
             form = await request.form(max_files=1, max_fields=200, max_part_size=FORM_OVERHEAD)
         except MultiPartException as e:
             raise UploadRejected(f"Malformed multipart upload: {e.message}") from e
+        except HTTPException as e:
+            raise UploadRejected(f"Malformed multipart upload: {e.detail}") from e
         try:
             accepted = await run_in_threadpool(self._accept, form, identity)
         finally:
@@ -115,22 +128,7 @@ class UploadEndpoint:
         return limited_receive
 
     def _authenticate(self, request: Request) -> Identity:
-        header = request.headers.get("authorization", "")
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic" or not encoded:
-            raise AuthenticationFailed(
-                "Upload needs credentials (HTTP Basic: username and password, "
-                "or __token__ and an API token)."
-            )
-        try:
-            username, sep, password = (
-                base64.b64decode(encoded, validate=True).decode().partition(":")
-            )
-        except (binascii.Error, UnicodeDecodeError) as e:
-            raise AuthenticationFailed("Malformed Basic authorization header.") from e
-        if not sep:
-            raise AuthenticationFailed("Malformed Basic authorization header.")
-        return self.services.accounts.authenticate(username, password)
+        return authenticate(request, self.services.accounts)
 
     def _accept(self, form: FormData, identity: Identity) -> Accepted:
         action = form.get(":action")
@@ -152,6 +150,13 @@ class UploadEndpoint:
                 "Include at least one message digest (sha256_digest or blake2_256_digest)."
             )
         filename = content.filename
+        if "\\" in content.headers.get("content-disposition", ""):
+            # python-multipart keeps only the part after a backslash (an old
+            # browser workaround): refuse rather than store under another name.
+            raise UploadRejected(f"Invalid filename {filename!r}: no paths or backslashes.")
+        for field, value in digests.items():
+            if not _HEX.fullmatch(value):
+                raise UploadRejected(f"The {field} must be hexadecimal, got {value!r}.")
         check_filename_unused(self.services.db, filename)
         with tempfile.TemporaryDirectory(dir=self.services.upload_tmp) as tmp:
             path = Path(tmp) / "upload"
@@ -175,8 +180,13 @@ class UploadEndpoint:
                         f"(declared {expected}, got {actual}).",
                         hint="the file was altered or truncated in transit; upload it again",
                     )
+            precheck_upload(self.services.db, dist, identity)
             store_distribution(self.services.store, dist, path)
-        return record_upload(self.services.db, dist, identity, display_name=name)
+        try:
+            return record_upload(self.services.db, dist, identity, display_name=name)
+        except EndorseError:
+            discard_distribution(self.services.db, self.services.store, dist)
+            raise
 
     async def _wait_published(self, accepted: Accepted) -> None:
         """Wait (bounded) until a batch covers the file; it is durable either way."""

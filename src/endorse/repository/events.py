@@ -1,0 +1,267 @@
+"""Offline signing events: administrators sign the next version of ``claimed``.
+
+An event is prepared on the index (what changes is computed and shown),
+signed by each administrator on their own machine with an offline key (a file
+or a hardware token), and published by the publisher once a threshold of the
+``claimed`` keys named in ``targets`` has signed. Publishing moves every
+recently-claimed project into ``claimed`` under a new role name (``p-NAME``),
+so no role ever has two parents, and applies developer-key changes of
+projects already claimed.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from packaging.utils import NormalizedName
+from securesystemslib.signer import Signer
+from sqlalchemy import select
+from tuf.api.exceptions import UnsignedMetadataError
+from tuf.api.metadata import Delegations, Metadata, Targets
+
+from endorse.clock import Clock, SystemClock
+from endorse.errors import EndorseError, NotFound
+from endorse.metadata.delegations import project_delegation
+from endorse.metadata.roles import CLAIMED, TARGETS
+from endorse.repository.claims import (
+    CLAIMED_STATE,
+    RECENTLY_CLAIMED_STATE,
+    claim_keys,
+    project_role_name,
+)
+from endorse.repository.published import PublishedMetadata
+from endorse.settings import Settings
+from endorse.storage.blobs import BlobStore
+from endorse.storage.db import (
+    Database,
+    Project,
+    ProjectClaim,
+    ProjectRoleVersion,
+    QueueEntry,
+    SigningEvent,
+    utcnow,
+)
+
+logger = logging.getLogger(__name__)
+
+OPEN = "open"
+READY = "ready"
+PUBLISHED = "published"
+
+
+class EventError(EndorseError):
+    """A signing event cannot be prepared, signed or published."""
+
+
+@dataclass(frozen=True)
+class EventStatus:
+    """Where an event stands."""
+
+    id: int
+    role: str
+    version: int
+    state: str
+    summary: dict[str, Any]
+    signatures: int
+    threshold: int
+    signed_by: list[str]
+
+
+def event_blob_key(event_id: int) -> str:
+    """Where an event's metadata (and the signatures so far) is kept."""
+    return f"events/{event_id}.json"
+
+
+class SigningEvents:
+    """Prepare, sign and publish offline signing events."""
+
+    def __init__(
+        self, settings: Settings, db: Database, store: BlobStore, clock: Clock | None = None
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.store = store
+        self.clock = clock or SystemClock()
+
+    def prepare_claimed(self) -> EventStatus:
+        """The next ``claimed``: recently-claimed projects moved in, key changes applied."""
+        published = PublishedMetadata(self.store, timestamp_ttl=0)
+        current = published.role(CLAIMED)
+        claimed = copy.deepcopy(current.signed)
+        if claimed.delegations is None or claimed.delegations.roles is None:
+            claimed.delegations = Delegations(keys={}, roles={})
+        delegations = claimed.delegations
+        assert delegations.roles is not None  # noqa: S101 - set just above
+        moved: list[str] = []
+        changed: list[str] = []
+        with self.db.session() as session:
+            if session.scalar(select(SigningEvent.id).where(SigningEvent.state.in_([OPEN, READY]))):
+                raise EventError(
+                    "another signing event is open",
+                    hint="publish or cancel it first (`endorse admin event list`)",
+                )
+            rows = session.execute(
+                select(ProjectClaim, Project.name).join(
+                    Project, Project.id == ProjectClaim.project_id
+                )
+            ).all()
+            for claim, raw_name in rows:
+                name = NormalizedName(raw_name)
+                has_version = session.scalar(
+                    select(ProjectRoleVersion.id).where(
+                        ProjectRoleVersion.project_id == claim.project_id
+                    )
+                )
+                if claim.state == RECENTLY_CLAIMED_STATE and has_version:
+                    moved.append(name)
+                elif not (claim.state == CLAIMED_STATE and claim.delegation_dirty):
+                    continue
+                else:
+                    changed.append(name)
+                maintainers = claim_keys(session, claim.project_id)
+                role = project_role_name(name, CLAIMED_STATE)
+                delegations.roles[role] = project_delegation(
+                    role, name, maintainers, claim.threshold
+                )
+                for keys in maintainers.values():
+                    delegations.keys.update({k.keyid: k for k in keys})
+            used = {k for r in delegations.roles.values() for k in r.keyids}
+            delegations.keys = {k: v for k, v in delegations.keys.items() if k in used}
+            claimed.version = current.signed.version + 1
+            claimed.expires = self.clock.now() + self.settings.expiry.claimed
+            summary: dict[str, Any] = {"moved": sorted(moved), "keys_changed": sorted(changed)}
+            event = SigningEvent(
+                role=CLAIMED, version=claimed.version, blob_key="", summary=summary
+            )
+            session.add(event)
+            session.flush()
+            event.blob_key = event_blob_key(event.id)
+            self.store.put(event.blob_key, Metadata(claimed).to_bytes())
+            event_id = event.id
+        logger.info("prepared signing event %d: claimed v%d %s", event_id, claimed.version, summary)
+        return self.status(event_id)
+
+    def status(self, event_id: int) -> EventStatus:
+        """What an event changes and how many signatures it has."""
+        with self.db.read_session() as session:
+            event = session.get(SigningEvent, event_id)
+            if event is None:
+                raise NotFound(f"no signing event {event_id}")
+            role, version, state, summary = (
+                event.role,
+                event.version,
+                event.state,
+                dict(event.summary),
+            )
+        md = Metadata[Targets].from_bytes(self.store.get(event_blob_key(event_id)))
+        delegator = PublishedMetadata(self.store, timestamp_ttl=0).role(TARGETS).signed
+        result = delegator.get_verification_result(role, md.signed_bytes, md.signatures)
+        return EventStatus(
+            event_id,
+            role,
+            version,
+            state,
+            summary,
+            len(result.signed),
+            result.threshold,
+            sorted(result.signed),
+        )
+
+    def open_events(self) -> list[EventStatus]:
+        """Events not yet published."""
+        with self.db.read_session() as session:
+            ids = list(
+                session.scalars(
+                    select(SigningEvent.id).where(SigningEvent.state.in_([OPEN, READY]))
+                )
+            )
+        return [self.status(i) for i in ids]
+
+    def metadata(self, event_id: int) -> bytes:
+        """The event's metadata with the signatures so far (to sign elsewhere)."""
+        return self.store.get(event_blob_key(event_id))
+
+    def sign(self, event_id: int, signers: list[Signer]) -> EventStatus:
+        """Add administrators' signatures (each on their own machine)."""
+        md = Metadata[Targets].from_bytes(self.metadata(event_id))
+        for signer in signers:
+            md.sign(signer, append=True)
+        return self.add_signatures(event_id, md.to_bytes())
+
+    def add_signatures(self, event_id: int, signed: bytes) -> EventStatus:
+        """Merge signatures made elsewhere over the same metadata."""
+        status = self.status(event_id)
+        if status.state != OPEN:
+            raise EventError(f"signing event {event_id} is {status.state}")
+        md = Metadata[Targets].from_bytes(self.metadata(event_id))
+        theirs = Metadata[Targets].from_bytes(signed)
+        if theirs.signed_bytes != md.signed_bytes:
+            raise EventError("those signatures are over different metadata than the event's")
+        delegator = PublishedMetadata(self.store, timestamp_ttl=0).role(TARGETS).signed
+        for keyid, signature in theirs.signatures.items():
+            single = {keyid: signature}
+            if not delegator.get_verification_result(status.role, md.signed_bytes, single).signed:
+                raise EventError(f"signature by key {keyid[:12]} is not valid for {status.role}")
+            md.signatures[keyid] = signature
+        self.store.put(event_blob_key(event_id), md.to_bytes())
+        return self.status(event_id)
+
+    def publish(self, event_id: int) -> EventStatus:
+        """Hand a fully signed event to the publisher (it publishes in the next batch)."""
+        status = self.status(event_id)
+        if status.state != OPEN:
+            raise EventError(f"signing event {event_id} is {status.state}")
+        md = Metadata[Targets].from_bytes(self.metadata(event_id))
+        delegator = PublishedMetadata(self.store, timestamp_ttl=0).role(TARGETS).signed
+        try:
+            delegator.verify_delegate(status.role, md.signed_bytes, md.signatures)
+        except UnsignedMetadataError as e:
+            raise EventError(
+                f"signed by {status.signatures} of the {status.threshold} keys needed",
+                hint="more administrators must sign: `endorse admin event sign`",
+            ) from e
+        with self.db.session() as session:
+            event = session.get(SigningEvent, event_id)
+            assert event is not None  # noqa: S101
+            event.state = READY
+            names = set(status.summary.get("moved", [])) | set(
+                status.summary.get("keys_changed", [])
+            )
+            for project in session.scalars(select(Project).where(Project.name.in_(names))):
+                claim = session.get(ProjectClaim, project.id)
+                if claim is None:
+                    continue
+                claim.state = CLAIMED_STATE
+                claim.delegation_dirty = False
+                session.add(QueueEntry(project_id=project.id))
+        logger.info("signing event %d is ready to publish", event_id)
+        return self.status(event_id)
+
+
+def ready_events(db: Database) -> list[tuple[int, str, list[str]]]:
+    """Events the publisher must publish: ``(id, role, moved projects)``."""
+    with db.read_session() as session:
+        rows = session.scalars(
+            select(SigningEvent).where(SigningEvent.state == READY).order_by(SigningEvent.id)
+        ).all()
+        result = []
+        for e in rows:
+            moved = e.summary.get("moved", [])
+            result.append(
+                (e.id, e.role, [str(n) for n in moved] if isinstance(moved, list) else [])
+            )
+        return result
+
+
+def mark_published(db: Database, event_ids: list[int], when: datetime | None = None) -> None:
+    """Record that the publisher published these events."""
+    with db.session() as session:
+        for event_id in event_ids:
+            event = session.get(SigningEvent, event_id)
+            if event is not None:
+                event.state = PUBLISHED
+                event.published = when or utcnow()

@@ -1,0 +1,69 @@
+"""Helpers for PEP 480 tests: signed releases, waiting for publication, offline keys."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from securesystemslib.signer import CryptoSigner, Signer
+
+from endorse.developer import IndexClient, build_release, sign_release
+from endorse.errors import EndorseError
+from endorse.repository.bootstrap import OFFLINE_KEYRING
+from endorse.repository.events import SigningEvents
+from endorse.repository.keys import Keyring
+from endorse.services import Services
+from endorse.settings import Settings
+from tests.conftest import IndexServer
+
+
+def wait_for_role(client: IndexClient, name: str, version: int, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        project = client.project(name)
+        claim = project["claim"]
+        try:
+            client.role_metadata(claim["role"], version)
+            return project
+        except EndorseError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{name} v{version} not published")
+
+
+def release(client: IndexClient, name: str, signer: Signer, files: list[Path]) -> dict[str, Any]:
+    project = client.project(name)
+    claim = project["claim"]
+    previous = client.role_metadata(claim["role"], claim["version"]) if claim["version"] else None
+    md = build_release(project, files, previous=previous)
+    sign_release(md, signer)
+    return client.submit_release(name, md.to_bytes(), files)
+
+
+
+
+def offline_signers(server: IndexServer, kind: str) -> list[Signer]:
+    """The demo index's offline keys (administrators hold these in real life)."""
+    return Keyring.load(server.data_dir / "keys" / OFFLINE_KEYRING).signers(kind)
+
+
+def run_signing_event(server: IndexServer) -> dict[str, Any]:
+    """Prepare, sign (demo claimed key) and publish a signing event; wait for it."""
+    services = Services.open(Settings(data_dir=server.data_dir))
+    try:
+        events = SigningEvents(services.settings, services.db, services.store)
+        status = events.prepare_claimed()
+        events.sign(status.id, offline_signers(server, "claimed"))
+        events.publish(status.id)
+    finally:
+        services.close()
+    server.wait_published()
+    return status.summary
+
+
+def new_signer() -> CryptoSigner:
+    """A fresh Ed25519 developer key."""
+    return CryptoSigner.generate_ed25519()
+
+
+__all__ = ["Path", "release", "wait_for_role"]
