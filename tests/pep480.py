@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,13 @@ from endorse.repository.events import SigningEvents
 from endorse.repository.keys import Keyring
 from endorse.services import Services
 from endorse.settings import Settings
+from endorse.signing.descriptor import KeyDescriptor, KeyKind
 from tests.conftest import IndexServer
 
 
-def wait_for_role(client: IndexClient, name: str, version: int, timeout: float = 30) -> dict[str, Any]:
+def wait_for_role(
+    client: IndexClient, name: str, version: int, timeout: float = 30
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         project = client.project(name)
@@ -40,8 +44,6 @@ def release(client: IndexClient, name: str, signer: Signer, files: list[Path]) -
     return client.submit_release(name, md.to_bytes(), files)
 
 
-
-
 def offline_signers(server: IndexServer, kind: str) -> list[Signer]:
     """The demo index's offline keys (administrators hold these in real life)."""
     return Keyring.load(server.data_dir / "keys" / OFFLINE_KEYRING).signers(kind)
@@ -59,6 +61,19 @@ def run_signing_event(server: IndexServer) -> dict[str, Any]:
         services.close()
     server.wait_published()
     return status.summary
+
+
+def descriptor(signer: CryptoSigner, maintainer: str = "demo") -> KeyDescriptor:
+    """A key descriptor for a test key (as ``endorse key new`` would record it)."""
+    return KeyDescriptor(
+        name=signer.public_key.keyid[:8],
+        kind=KeyKind.FILE,
+        uri="file2:/nonexistent",
+        public_key=signer.public_key,
+        maintainer=maintainer,
+        machine="test",
+        created=datetime.now(UTC).replace(microsecond=0),
+    )
 
 
 def new_signer() -> CryptoSigner:

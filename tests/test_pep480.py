@@ -8,7 +8,7 @@ import pytest
 from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import Metadata, Targets
 
-from endorse.developer import IndexClient, build_release, sign_release
+from endorse.developer import IndexClient
 from endorse.errors import EndorseError
 from endorse.metadata.layout import bin_for
 from endorse.metadata.paths import file_target
@@ -25,7 +25,9 @@ def claimed(server: IndexServer, tmp_path: Path) -> tuple[IndexClient, CryptoSig
     signer = CryptoSigner.generate_ed25519()
     client.register_key(signer.public_key, label="laptop")
     client.claim("signed-pkg", maintainers=[], threshold=1)
-    outcome = release(client, "signed-pkg", signer, [make_wheel(tmp_path / "w", "signed-pkg", "2.0")])
+    outcome = release(
+        client, "signed-pkg", signer, [make_wheel(tmp_path / "w", "signed-pkg", "2.0")]
+    )
     assert outcome["state"] == "accepted", outcome
     wait_for_role(client, "signed-pkg", 1)
     return client, signer
@@ -45,9 +47,11 @@ def test_signed_release_found_through_recently_claimed(
         updater.download_target(info)
     metadata_dir = tmp_path / "client" / "metadata"
     assert (metadata_dir / "rc-signed-pkg.json").exists()
-    unclaimed = Metadata[Targets].from_file(str(metadata_dir / "unclaimed.json")).signed if (
-        metadata_dir / "unclaimed.json"
-    ).exists() else None
+    unclaimed = (
+        Metadata[Targets].from_file(str(metadata_dir / "unclaimed.json")).signed
+        if (metadata_dir / "unclaimed.json").exists()
+        else None
+    )
     if unclaimed is not None:
         assert not (metadata_dir / f"{bin_for(unclaimed, path)}.json").exists()
     listing = server.get("/simple/signed-pkg/").text
@@ -94,9 +98,14 @@ def test_signing_event_moves_project_into_claimed(
     assert (metadata_dir / "p-signed-pkg.json").exists()
     assert not (metadata_dir / "rc-signed-pkg.json").exists()
 
-    outcome = release(client, "signed-pkg", signer, [make_wheel(tmp_path / "w", "signed-pkg", "3.0")])
+    outcome = release(
+        client, "signed-pkg", signer, [make_wheel(tmp_path / "w", "signed-pkg", "3.0")]
+    )
     assert outcome["state"] == "accepted" and outcome["version"] == 2
     wait_for_role(client, "signed-pkg", 2)
     fresh = server.updater(tmp_path / "client2")
     fresh.refresh()
-    assert fresh.get_targetinfo(file_target("signed-pkg", "signed_pkg-3.0-py3-none-any.whl")) is not None  # type: ignore[arg-type]
+    assert (
+        fresh.get_targetinfo(file_target("signed-pkg", "signed_pkg-3.0-py3-none-any.whl"))
+        is not None
+    )  # type: ignore[arg-type]

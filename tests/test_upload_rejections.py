@@ -44,12 +44,6 @@ SIZE_LIMIT = 50_000
 #: web/upload.py allows this much multipart envelope on top of the file.
 FORM_OVERHEAD = 1024 * 1024
 
-BUG_BLOB_BEFORE_RIGHTS = (
-    "bug: uploads.py record_upload checks upload rights, project-scoped tokens and "
-    "confusable names only after web/upload.py _accept has called store_distribution, "
-    "so a refused upload leaves its file and .metadata blobs under store/targets/"
-)
-
 
 # --------------------------------------------------------------------------- the index
 

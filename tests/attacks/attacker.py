@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from securesystemslib.signer import CryptoSigner
-from tuf.api.metadata import Metadata, MetaFile, Snapshot, TargetFile, Targets
+from tuf.api.metadata import MetaFile, Snapshot, TargetFile, Targets
 
 from endorse.clock import SystemClock
 from endorse.metadata.layout import bin_for

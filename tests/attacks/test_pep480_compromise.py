@@ -40,28 +40,48 @@ def world(server: IndexServer, tmp_path: Path) -> dict[str, object]:
     """plain-pkg (unclaimed), signed-pkg (claimed, 2 signed versions) and fresh-pkg
     (recently-claimed), plus a client that has already seen all of them."""
     w = tmp_path / "w"
-    assert twine_upload(server, [
-        make_wheel(w, "plain-pkg", "1.0"), make_wheel(w, "plain-pkg", "2.0"),
-        make_wheel(w, "signed-pkg", "1.0"), make_wheel(w, "fresh-pkg", "1.0"),
-    ]).returncode == 0
+    assert (
+        twine_upload(
+            server,
+            [
+                make_wheel(w, "plain-pkg", "1.0"),
+                make_wheel(w, "plain-pkg", "2.0"),
+                make_wheel(w, "signed-pkg", "1.0"),
+                make_wheel(w, "fresh-pkg", "1.0"),
+            ],
+        ).returncode
+        == 0
+    )
     client = IndexClient(server.url, "__token__", server.token)
     signer = new_signer()
     client.register_key(signer.public_key, label="laptop")
     client.claim("signed-pkg", maintainers=[], threshold=1)
-    assert release(client, "signed-pkg", signer, [make_wheel(w, "signed-pkg", "2.0")])["state"] == "accepted"
+    assert (
+        release(client, "signed-pkg", signer, [make_wheel(w, "signed-pkg", "2.0")])["state"]
+        == "accepted"
+    )
     wait_for_role(client, "signed-pkg", 1)
     assert run_signing_event(server) == {"moved": ["signed-pkg"], "keys_changed": []}
-    assert release(client, "signed-pkg", signer, [make_wheel(w, "signed-pkg", "3.0")])["state"] == "accepted"
+    assert (
+        release(client, "signed-pkg", signer, [make_wheel(w, "signed-pkg", "3.0")])["state"]
+        == "accepted"
+    )
     wait_for_role(client, "signed-pkg", 2)
     client.claim("fresh-pkg", maintainers=[], threshold=1)
-    assert release(client, "fresh-pkg", signer, [make_wheel(w, "fresh-pkg", "2.0")])["state"] == "accepted"
+    assert (
+        release(client, "fresh-pkg", signer, [make_wheel(w, "fresh-pkg", "2.0")])["state"]
+        == "accepted"
+    )
     wait_for_role(client, "fresh-pkg", 1)
 
     returning = server.updater(tmp_path / "returning")
     returning.refresh()
     for project, version in [("plain-pkg", "2.0"), ("signed-pkg", "3.0"), ("fresh-pkg", "2.0")]:
         dist = project.replace("-", "_")
-        assert returning.get_targetinfo(file_target(project, f"{dist}-{version}-py3-none-any.whl")) is not None  # type: ignore[arg-type]
+        assert (
+            returning.get_targetinfo(file_target(project, f"{dist}-{version}-py3-none-any.whl"))
+            is not None
+        )  # type: ignore[arg-type]
     return {"server": server, "attacker": OnlineKeyAttacker(server.data_dir), "tmp": tmp_path}
 
 

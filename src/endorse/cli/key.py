@@ -224,8 +224,9 @@ def new(
         highlight=False,
     )
     err.print(
-        f"register it with the index: endorse key show {descriptor.name}; from another "
-        f"machine of yours: endorse key endorse-machine <file> --by <key>",
+        f"next: `endorse key show {descriptor.name} > {descriptor.name}.pub.json`, then "
+        "register it with the index, or endorse it on a machine whose key is registered: "
+        f"`endorse key endorse-machine {descriptor.name}.pub.json --by <that key>`",
         highlight=False,
     )
 
@@ -248,7 +249,7 @@ def list_keys(as_json: bool, keys_dir: Path | None) -> None:
     if not descriptors:
         err.print("no keys on this machine: make one with `endorse key new`")
         return
-    table = Table("name", "kind", "key id", "maintainer", "machine", "created")
+    table = Table("name", "kind", "key id", "maintainer", "machine", "created (UTC)")
     for d in descriptors:
         table.add_row(
             d.name,
@@ -256,7 +257,7 @@ def list_keys(as_json: bool, keys_dir: Path | None) -> None:
             d.short_keyid,
             d.maintainer,
             d.machine,
-            d.created.strftime("%Y-%m-%d %H:%M UTC"),
+            d.created.strftime("%Y-%m-%d %H:%M"),
         )
     out.print(table)
 

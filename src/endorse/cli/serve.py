@@ -91,7 +91,7 @@ def serve(
         )
     if setup is not None:
         click.echo(
-            f"root metadata: {base}/tuf/metadata/1.root.json  sha256 {setup.root_sha256}", err=True
+            f"root metadata: {base}/tuf/metadata/root.json  sha256 {setup.root_sha256}", err=True
         )
     click.echo(f"install with:  pip install --index-url {base}/simple/ PROJECT", err=True)
     # Tests and scripts read this line to find the port.

@@ -48,10 +48,19 @@ class IndexClient:
         result: dict[str, Any] = self._check(self._client.get(f"{self.url}/api/v1/projects/{name}"))
         return result
 
-    def register_key(self, key: Key, *, label: str = "", signature: Signature | None = None) -> str:
-        """Register a machine key with the index."""
+    def register_key(
+        self,
+        key: Key,
+        *,
+        label: str = "",
+        statement: dict[str, Any] | None = None,
+        signature: Signature | None = None,
+    ) -> str:
+        """Register a machine key with the index (further keys: with an add-key
+        statement signed by a registered key, from ``endorse key endorse-machine``)."""
         body: dict[str, Any] = {"key": {"keyid": key.keyid, "key": key.to_dict()}, "label": label}
-        if signature is not None:
+        if statement is not None and signature is not None:
+            body["statement"] = statement
             body["signature"] = signature.to_dict()
         result = self._check(self._client.post(f"{self.url}/api/v1/keys", json=body))
         return str(result["keyid"])

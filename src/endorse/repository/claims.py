@@ -9,12 +9,11 @@ per-project delegation under ``recently-claimed``; administrators move it into
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
-from securesystemslib.exceptions import UnverifiedSignatureError
-from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import Key, Signature
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from endorse.accounts.service import OWNER, Identity
 from endorse.errors import EndorseError, NotFound, PermissionDenied, UploadRejected
 from endorse.metadata.roles import claimed_project_role, recently_claimed_project_role
+from endorse.signing.machines import KeyAdditionInvalid, verify_key_addition
 from endorse.storage.db import (
     ClaimMaintainer,
     Database,
@@ -40,23 +40,10 @@ logger = logging.getLogger(__name__)
 PENDING = "pending"
 RECENTLY_CLAIMED_STATE = "recently-claimed"
 CLAIMED_STATE = "claimed"
-ADD_KEY_TYPE = "endorse/add-key/v1"
 
 
 class ClaimError(EndorseError):
     """A claim or key operation was refused."""
-
-
-def add_key_statement(maintainer: str, new_key: Key) -> bytes:
-    """The canonical bytes an existing key signs to add a new machine's key."""
-    statement = {
-        "type": ADD_KEY_TYPE,
-        "maintainer": maintainer,
-        "new_key": {"keyid": new_key.keyid, "key": new_key.to_dict()},
-    }
-    encoded = encode_canonical(statement)
-    assert encoded is not None  # noqa: S101 - encode_canonical returns str without a writer
-    return encoded.encode()
 
 
 def parse_key(raw: Any) -> Key:
@@ -75,14 +62,15 @@ def register_key(
     key: Key,
     *,
     label: str = "",
+    statement: Mapping[str, Any] | None = None,
     signature: Signature | None = None,
 ) -> str:
     """Register a maintainer's machine key.
 
     The first key of an account needs only the account's credentials. Every
-    further key must come with a signature, by an already registered key of
-    the same maintainer, over :func:`add_key_statement`, so that a stolen
-    password alone cannot add a key.
+    further key must come with an add-key statement (``endorse key
+    endorse-machine``) signed by an already registered key of the same
+    maintainer, so that a stolen password alone cannot add a key.
     """
     with db.session() as session:
         if session.scalar(select(DeveloperKey).where(DeveloperKey.keyid == key.keyid)):
@@ -94,7 +82,7 @@ def register_key(
         ).all()
         added_by = None
         if existing:
-            if signature is None:
+            if signature is None or statement is None:
                 raise PermissionDenied(
                     "adding another machine's key needs a signature by one of your registered keys",
                     hint="run `endorse key endorse-machine NEW --by EXISTING` on a machine "
@@ -106,11 +94,17 @@ def register_key(
                     f"key {signature.keyid[:12]} that signed the statement is not a "
                     f"registered key of {identity.username!r}"
                 )
-            payload = add_key_statement(identity.username, key)
             try:
-                Key.from_dict(signer.keyid, dict(signer.key)).verify_signature(signature, payload)
-            except UnverifiedSignatureError as e:
-                raise PermissionDenied("the signature over the new key does not verify") from e
+                addition = verify_key_addition(
+                    statement,
+                    signature,
+                    Key.from_dict(signer.keyid, dict(signer.key)),
+                    maintainer=identity.username,
+                )
+            except KeyAdditionInvalid as e:
+                raise PermissionDenied(f"the add-key statement is refused: {e.message}") from e
+            if addition.new_key.keyid != key.keyid:
+                raise PermissionDenied("the add-key statement names another key")
             added_by = signer.keyid
         session.add(
             DeveloperKey(

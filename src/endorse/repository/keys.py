@@ -4,7 +4,7 @@ A keyring file (``keys/online.json``) maps a role kind to securesystemslib
 private-key URIs and the matching public keys::
 
     {"timestamp": [{"uri": "file2:/srv/endorse/keys/online/timestamp.pem",
-                    "public": {"keyid": "...", "keytype": "ed25519", ...}}],
+                    "public": {"keyid": "...", "key": {"keytype": "ed25519", ...}}}],
      "snapshot": [...], "bins": [...], "unclaimed": [...], "recently_claimed": [...]}
 
 Any scheme securesystemslib knows works (``file2:``, ``hsm:``, ``awskms:``,
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from securesystemslib.signer import CryptoSigner, Key, Signer
+from securesystemslib.signer import CryptoSigner, Key, SecretsHandler, Signer
 
 from endorse.errors import KeyUnavailable
 from endorse.metadata.roles import is_bin
@@ -48,12 +48,18 @@ class KeyEntry:
 class Keyring:
     """Role kind -> keys, loaded lazily into signers."""
 
-    def __init__(self, entries: Mapping[str, list[KeyEntry]]) -> None:
+    def __init__(
+        self,
+        entries: Mapping[str, list[KeyEntry]],
+        secrets_handler: SecretsHandler | None = None,
+    ) -> None:
         self.entries = dict(entries)
+        #: Asked for a PIN or password when a key needs one (``hsm:`` tokens, ...).
+        self.secrets_handler = secrets_handler
         self._signers: dict[str, list[Signer]] = {}
 
     @classmethod
-    def load(cls, path: Path) -> Keyring:
+    def load(cls, path: Path, secrets_handler: SecretsHandler | None = None) -> Keyring:
         """Read a keyring file."""
         try:
             raw = json.loads(path.read_text())
@@ -73,7 +79,7 @@ class Keyring:
                 )
                 for item in items
             ]
-        return cls(entries)
+        return cls(entries, secrets_handler)
 
     def save(self, path: Path, *, note: str = "") -> None:
         """Write the keyring atomically."""
@@ -106,7 +112,9 @@ class Keyring:
             loaded = []
             for entry in entries:
                 try:
-                    loaded.append(Signer.from_priv_key_uri(entry.uri, entry.public))
+                    loaded.append(
+                        Signer.from_priv_key_uri(entry.uri, entry.public, self.secrets_handler)
+                    )
                 except Exception as e:
                     raise KeyUnavailable(
                         f"cannot load key {entry.public.keyid[:12]} for {kind!r}: {e}"

@@ -70,7 +70,7 @@ logger = logging.getLogger(__name__)
 
 #: Most bins re-signed for expiry in one batch, so one batch stays short.
 MAX_REFRESH_PER_BATCH = 2048
-#: Offline roles within this much of expiry are reported at every start.
+#: Offline roles within this much of expiry are reported when the publisher starts.
 OFFLINE_EXPIRY_WARNING = timedelta(days=30)
 
 
@@ -357,7 +357,6 @@ class Publisher:
             rows[role] = (md.signed.version, md.signed.expires)
         with self.db.session() as session:
             self._upsert_role_state(session, rows)
-        self._warn_offline_expiry(repo)
 
     def _warn_offline_expiry(self, repo: StoredRepository) -> None:
         for role in (ROOT, TARGETS, CLAIMED):
@@ -472,6 +471,12 @@ class Publisher:
         if not wait_for_leadership(lock, stop):
             return
         logger.info("publisher is leader")
+        if self.repo is not None:
+            try:
+                self.repo.load()
+                self._warn_offline_expiry(self.repo)
+            except Exception:
+                logger.exception("cannot read the published metadata")
         failures = 0
         try:
             while not stop.is_set():

@@ -117,8 +117,8 @@ class Releases:
         info, previous, existing = self._context(identity, name)
         md = _parse(metadata)
         self._check_metadata(md, info)
-        dists = self._check_files(md, info, previous, existing, uploads)
         signed_by = self._check_signatures(md, info, partial_ok=True)
+        dists = self._check_files(md, info, previous, existing, uploads)
         for dist, path in dists:
             store_distribution(self.store, dist, path)
         if len(signed_by) < info.threshold:

@@ -11,6 +11,7 @@ versions from that state.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -29,7 +30,15 @@ from tuf.repository import Repository
 
 from endorse.clock import Clock
 from endorse.errors import PublishError
-from endorse.metadata.roles import ROOT, SNAPSHOT, TIMESTAMP
+from endorse.metadata.roles import (
+    CLAIMED,
+    RECENTLY_CLAIMED,
+    ROOT,
+    SNAPSHOT,
+    TARGETS,
+    TIMESTAMP,
+    UNCLAIMED,
+)
 from endorse.repository.keys import Keyring, role_kind
 from endorse.repository.published import ROOT_KEY, TIMESTAMP_KEY, metadata_key
 from endorse.settings import Expiry
@@ -78,7 +87,7 @@ class StoredRepository(Repository):
         self._md[SNAPSHOT] = snapshot_md
         self._md[ROOT] = root_md
         self._targets_infos = dict(snapshot_md.signed.meta)
-        self._snapshot_info = MetaFile(snapshot_version)
+        self._snapshot_info = timestamp_md.signed.snapshot_meta
         self._written.clear()
         return timestamp_md.signed.version
 
@@ -139,9 +148,9 @@ class StoredRepository(Repository):
             if role == ROOT:
                 self.store.put(ROOT_KEY, data)
         if isinstance(md.signed, Targets):
-            self._targets_infos[f"{role}.json"] = MetaFile(version)
+            self._targets_infos[f"{role}.json"] = meta_file(role, version, data)
         elif isinstance(md.signed, Snapshot):
-            self._snapshot_info = MetaFile(version)
+            self._snapshot_info = MetaFile(version, len(data), {"sha256": _sha256(data)})
         self._md[role] = md
         self._written[role] = (version, md.signed.expires)
         logger.debug("wrote %s v%d", role, version)
@@ -164,7 +173,7 @@ class StoredRepository(Repository):
         self.store.put(metadata_key(role, version), data)
         known = self._targets_infos.get(f"{role}.json")
         if isinstance(md.signed, Targets) and (known is None or known.version <= version):
-            self._targets_infos[f"{role}.json"] = MetaFile(version)
+            self._targets_infos[f"{role}.json"] = meta_file(role, version, data)
         self._md[role] = md
         self._written[role] = (version, md.signed.expires)
         logger.debug("wrote %s v%d", role, version)
@@ -190,3 +199,21 @@ class StoredRepository(Repository):
 
     def _lifetime(self, role: str) -> timedelta:
         return self.expiry.for_role_kind(role_kind(role))
+
+
+#: Roles whose snapshot entry also carries length and hash. Without them, the
+#: key of a role alone (not the snapshot key) could forge a version for a client
+#: that has not cached that role. Bins are left out: 16,384 hashes would push
+#: snapshot past ngclient's 2 MB limit; their key is the snapshot's host anyway.
+HASHED_ROLES = frozenset({TARGETS, CLAIMED, RECENTLY_CLAIMED, UNCLAIMED})
+
+
+def meta_file(role: str, version: int, data: bytes) -> MetaFile:
+    """The snapshot entry of a targets role."""
+    if role in HASHED_ROLES:
+        return MetaFile(version, len(data), {"sha256": _sha256(data)})
+    return MetaFile(version)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

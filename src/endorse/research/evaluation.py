@@ -164,6 +164,8 @@ class MetadataCost:
     project_role_sizes: dict[int, int]
     #: ``claimed`` at the smallest measured count with two keys per project.
     two_keys: ClaimedSizes
+    #: Bytes of ``claimed`` at the smallest measured count without the maintainer map.
+    without_maintainer_map: int
 
     def _curve(self, value: Callable[[RoleSizes], float | None]) -> Piecewise:
         return Piecewise(tuple((float(s.claims), float(value(s) or 0.0)) for s in self.measured))
@@ -205,6 +207,12 @@ class MetadataCost:
     def snapshot_per_project(self) -> float:
         """Bytes one more claimed project adds to ``snapshot`` (least-squares slope)."""
         return self._line(lambda s: s.grown.snapshot).slope
+
+    @property
+    def maintainer_map_per_project(self) -> float:
+        """Bytes endorse's signed maintainer map adds to ``claimed``, per project."""
+        one = next(s for s in self.measured if s.claims == self.two_keys.claims)
+        return (one.grown.claimed - self.without_maintainer_map) / self.two_keys.claims
 
     @property
     def second_key_per_project(self) -> float:
@@ -380,6 +388,9 @@ def _metadata_cost(inputs: EvaluationInputs, progress: Progress | None) -> Metad
         measured=measured,
         project_role_sizes={f: builder.measure_project_role(f) for f in PROJECT_FILE_COUNTS},
         two_keys=builder.measure_claimed(min(inputs.claim_counts), keys_per_project=2),
+        without_maintainer_map=len(
+            builder.signed_claimed(min(inputs.claim_counts), maintainer_map=False)
+        ),
     )
 
 

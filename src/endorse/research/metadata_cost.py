@@ -65,7 +65,6 @@ from endorse.metadata.paths import (
     core_metadata_target,
     file_target,
     listing_target,
-    project_paths_pattern,
     project_prefix,
 )
 from endorse.metadata.roles import (
@@ -486,14 +485,17 @@ class MetadataCostBuilder:
 
     # -- roles ----------------------------------------------------------------
 
-    def claimed_role(self, claims: int, keys_per_project: int = 1) -> Targets:
+    def claimed_role(
+        self, claims: int, keys_per_project: int = 1, *, maintainer_map: bool = True
+    ) -> Targets:
         """``claimed`` with one terminating delegation per claimed project.
 
         Each delegation is built by the publisher's own
         :func:`~endorse.metadata.delegations.project_delegation`: the project's
         role (``p-<name>``), its developer keys (one maintainer per key,
         threshold 1), its one path pattern (``3f2a/<name>/*``) and the signed
-        maintainer map that lets a threshold count maintainers.
+        maintainer map that lets a threshold count maintainers (left out when
+        ``maintainer_map`` is false, to measure what it costs).
         """
         claimed = new_project_parent(_EXPIRES)
         delegations = claimed.delegations
@@ -503,9 +505,10 @@ class MetadataCostBuilder:
         for i, name in enumerate(self.names(claims)):
             own = keys[i * keys_per_project : (i + 1) * keys_per_project]
             role = claimed_project_role(name)
-            delegations.roles[role] = project_delegation(
-                role, name, _maintainers(i, own), threshold=1
-            )
+            delegation = project_delegation(role, name, _maintainers(i, own), threshold=1)
+            if not maintainer_map:
+                delegation.unrecognized_fields.clear()
+            delegations.roles[role] = delegation
             delegations.keys.update({k.keyid: k for k in own})
         claimed.version = self.assumptions.offline_role_version
         return claimed
@@ -621,10 +624,12 @@ class MetadataCostBuilder:
         )
         return _size(project, _signers(1))
 
-    def signed_claimed(self, claims: int, keys_per_project: int = 1) -> bytes:
+    def signed_claimed(
+        self, claims: int, keys_per_project: int = 1, *, maintainer_map: bool = True
+    ) -> bytes:
         """``claimed`` with ``claims`` projects, signed by a threshold of its offline keys."""
         return _serialize(
-            self.claimed_role(claims, keys_per_project),
+            self.claimed_role(claims, keys_per_project, maintainer_map=maintainer_map),
             self._claimed[: self._offline_threshold],
         )
 

@@ -303,7 +303,8 @@ def plot_size(ev: Evaluation, path: Path) -> None:
     ax.set_xlabel("claimed projects")
     ax.set_ylabel("signed metadata (MB, compact JSON)")
     ax.set_title(
-        f"Role sizes, {cost.fixed.targets_per_bin}-target bins x {ev.inputs.layout.bin_count:,}"
+        f"Signed role sizes by claimed projects ({ev.inputs.layout.bin_count:,} bins,"
+        f" {cost.fixed.targets_per_bin} targets per bin)"
     )
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")

@@ -362,10 +362,9 @@ def _workload_section(ev: Evaluation, figure: str) -> list[str]:
         "## 3. Administrators' workload",
         "",
         "Every claimed project is one terminating delegation in `claimed` (role `p-<name>`, its"
-        " developer keys, path pattern `<prefix>/<name>/*`), created once and then kept, and"
-        " changed"
-        " whenever the project's keys change. `claimed` is signed offline, so each change waits for"
-        " a signing event.",
+        " developer keys and signed maintainer map, path pattern `<prefix>/<name>/*`), created"
+        " once and then kept, and changed whenever the project's keys change. `claimed` is"
+        " signed offline, so each change waits for a signing event.",
         "",
     ]
     lines += _table(
@@ -426,7 +425,7 @@ def _cost_section(ev: Evaluation, size_fig: str, install_fig: str) -> list[str]:
     rows = []
     for claims in claim_counts:
         sizes = cost.at(claims)
-        measured = "measured" if cost.is_measured(claims) else "interpolated"
+        measured = "measured" if cost.is_measured(claims) else "from the curve"
         row = [
             f"{claims:,} ({measured})",
             _mb(sizes.grown.claimed),
@@ -513,13 +512,16 @@ def _cost_section(ev: Evaluation, size_fig: str, install_fig: str) -> list[str]:
         f" passes the {_mb(cost.limits.snapshot_max_length)} `snapshot_max_length` at"
         f" {_claims(cost.snapshot_limit_claims)} claims. Past the first, an unmodified client"
         " refuses `claimed` and so can install *nothing*, claimed or not.",
-        f"- Each claimed project costs {cost.claimed_per_project:,.0f} bytes in `claimed` (its key"
-        f" and its delegation) and {cost.snapshot_per_project:,.0f} bytes in `snapshot`; a second"
-        f" developer key per project adds {cost.second_key_per_project:,.0f} bytes (measured at"
+        f"- Each claimed project costs {cost.claimed_per_project:,.0f} bytes in `claimed` (its"
+        " key, its delegation and its maintainer map) and"
+        f" {cost.snapshot_per_project:,.0f} bytes in `snapshot`. Of those, endorse's signed"
+        f" maintainer map (`x-endorse-maintainers`) is {cost.maintainer_map_per_project:,.0f}"
+        " bytes: it repeats each 64-hex key id. A second developer key (and maintainer) per"
+        f" project adds {cost.second_key_per_project:,.0f} bytes (measured at"
         f" {two.claims:,} claims: {_mb(two.claimed)} instead of"
-        f" {_mb(next(s.grown.claimed for s in cost.measured if s.claims == two.claims))}). Keys"
-        " shared by projects with a common maintainer would be listed once; the base case counts"
-        " one distinct key per project (an upper bound).",
+        f" {_mb(next(s.grown.claimed for s in cost.measured if s.claims == two.claims))})."
+        " Keys shared by projects with a common maintainer would be listed once; the base case"
+        " counts one distinct key per project (an upper bound).",
         "- A project role's own size depends on its files: "
         + ", ".join(f"{n:,} files: {_mb(b)}" for n, b in cost.project_role_sizes.items())
         + ". Claiming moves a project's files out of the bins, so *its* installs get cheaper"
@@ -549,8 +551,10 @@ def _cost_section(ev: Evaluation, size_fig: str, install_fig: str) -> list[str]:
             f" (DESIGN: 6-7 million), {_pct(layout.wheel_share, 0)} of them wheels (each with a"
             f" `.metadata` target), 2 listings per project, {layout.total_projects:,} projects:"
             f" {f.targets_per_bin} targets per bin (all projects unclaimed: an upper bound).",
-            "One distinct Ed25519 developer key per claimed project, threshold 1; claimed names"
-            " are the real top names (beyond the list: listed names with a suffix).",
+            "One distinct Ed25519 developer key per claimed project, threshold 1, built with the"
+            " publisher's `project_delegation` (so with the signed maintainer map, one"
+            " 8-character maintainer name per key); claimed names are the real top names"
+            " (beyond the list: listed names with a suffix).",
             f"Versions written into snapshot: bins {layout.bin_version:,}, project roles"
             f" {layout.project_role_version}, offline roles {layout.offline_role_version}"
             " (their digits count in the bytes). No compression (HTTP compression would shrink"

@@ -1,8 +1,8 @@
 """Argon2id cost parameters and derivation, shared by passphrase keys and key files.
 
-The defaults (256 MiB of memory, 3 passes, 4 lanes) take about 0.5-0.8 s on one
-core of the machine this was measured on (see docs/developer-keys.md) and make
-every guess of an offline attacker cost about 1.6 GB of memory traffic. Tests
+The defaults (256 MiB of memory, 3 passes, 4 lanes) cost about 0.8 s of CPU
+time per derivation on the machine they were measured on (docs/developer-keys.md)
+and make every guess of an offline attacker move about 1.6 GB of memory. Tests
 pass small parameters explicitly; anything weaker than the defaults is logged
 as a warning when a key is made with it.
 """

@@ -187,4 +187,6 @@ def format_duration(seconds: float) -> str:
             return f"{shown} {unit}{'' if shown == '1.0' else 's'}"
     if seconds >= 60:
         return f"{seconds / 60:.0f} minutes"
+    if seconds < 1:
+        return "under a second"
     return f"{seconds:.1f} seconds"

@@ -100,14 +100,21 @@ class DeveloperApi:
         body = await self._json(request)
         key = parse_key(body.get("key"))
         signature = None
-        if body.get("signature"):
-            signature = Signature.from_dict(dict(body["signature"]))
+        statement = body.get("statement")
+        try:
+            if body.get("signature"):
+                signature = Signature.from_dict(dict(body["signature"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise UploadRejected(f"malformed signature: {e}") from e
+        if statement is not None and not isinstance(statement, dict):
+            raise UploadRejected("the add-key statement must be a JSON object")
         keyid = await run_in_threadpool(
             lambda: register_key(
                 self.services.db,
                 identity,
                 key,
                 label=str(body.get("label", "")),
+                statement=statement,
                 signature=signature,
             )
         )

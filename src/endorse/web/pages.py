@@ -40,7 +40,7 @@ class Pages:
             f"<p>Every file and listing is signed with TUF. Metadata: "
             f"<code>{base}/tuf/metadata/</code>; targets: <code>{base}/tuf/targets/</code>.</p>"
             f"<p>Root metadata SHA-256 (check it out of band before trusting "
-            f"<code>1.root.json</code>): <code>{root_sha}</code></p>"
+            f"<code>root.json</code>): <code>{root_sha}</code></p>"
             if root_sha
             else "<p><strong>This index publishes no TUF metadata.</strong></p>"
         )
