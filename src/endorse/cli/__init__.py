@@ -1,4 +1,5 @@
-"""The ``endorse`` command: serve, publisher, admin."""
+"""The ``endorse`` command: the index (serve, publisher, admin), the developer
+commands (key, claim, upload, sign) and the research (evaluate)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import click
 
 from endorse import __version__
 from endorse.cli.admin import admin
+from endorse.cli.dev import claim, sign, upload
 from endorse.cli.evaluate import evaluate
 from endorse.cli.key import key
 from endorse.cli.serve import publisher, serve
@@ -28,6 +30,9 @@ main.add_command(serve)
 main.add_command(publisher)
 main.add_command(admin)
 main.add_command(key)
+main.add_command(claim)
+main.add_command(upload)
+main.add_command(sign)
 main.add_command(evaluate)
 
 __all__ = ["main"]

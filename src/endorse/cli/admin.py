@@ -16,6 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 from sqlalchemy import func, select
+from tuf.api.metadata import Metadata, Targets
 
 from endorse.cli._console import (
     data_dir_option,
@@ -28,7 +29,10 @@ from endorse.cli._console import (
 )
 from endorse.demo import ensure_repository
 from endorse.errors import NotFound
+from endorse.repository.claims import revoke_key
+from endorse.repository.events import EventStatus, SigningEvents
 from endorse.repository.importer import import_directory
+from endorse.repository.keys import Keyring
 from endorse.repository.prune import prune
 from endorse.services import Services
 from endorse.storage.db import QueueEntry, RoleState, User
@@ -301,3 +305,173 @@ def status(data_dir: Path | None, as_json: bool) -> None:
     for key, value in info.items():
         table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
     out.print(table)
+
+
+@admin.group()
+def event() -> None:
+    """Offline signing events: move recently-claimed projects into `claimed`."""
+
+
+def _events(data_dir: Path | None) -> SigningEvents:
+    services = _services(data_dir)
+    return SigningEvents(services.settings, services.db, services.store)
+
+
+def _print_event(status: EventStatus) -> None:
+    table = Table(
+        "what", "value", title=f"signing event {status.id}: {status.role} v{status.version}"
+    )
+    table.add_row("state", status.state)
+    table.add_row("moved into claimed", ", ".join(status.summary.get("moved", [])) or "-")
+    table.add_row(
+        "developer keys changed", ", ".join(status.summary.get("keys_changed", [])) or "-"
+    )
+    table.add_row("signatures", f"{status.signatures} of {status.threshold} needed")
+    table.add_row("signed by keys", ", ".join(k[:12] for k in status.signed_by) or "-")
+    out.print(table)
+
+
+@event.command("prepare")
+@data_dir_option
+@reports_errors
+def event_prepare(data_dir: Path | None) -> None:
+    """Prepare the next version of `claimed` and show what it changes.
+
+    \b
+    Example:
+      endorse admin event prepare
+    """
+    _print_event(_events(data_dir).prepare_claimed())
+
+
+@event.command("list")
+@data_dir_option
+@reports_errors
+def event_list(data_dir: Path | None) -> None:
+    """Events not yet published."""
+    events = _events(data_dir).open_events()
+    if not events:
+        out.print("no open signing event")
+    for status in events:
+        _print_event(status)
+
+
+@event.command("show")
+@click.argument("event_id", type=int)
+@data_dir_option
+@reports_errors
+def event_show(event_id: int, data_dir: Path | None) -> None:
+    """What an event changes and who has signed it."""
+    _print_event(_events(data_dir).status(event_id))
+
+
+@event.command("export")
+@click.argument("event_id", type=int)
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@data_dir_option
+@reports_errors
+def event_export(event_id: int, output: Path, data_dir: Path | None) -> None:
+    """Write the event's metadata to a file, to sign on an offline machine."""
+    output.write_bytes(_events(data_dir).metadata(event_id))
+    out.print(f"wrote {output}: sign it with `endorse admin event sign-file`")
+
+
+@event.command("sign-file")
+@click.argument("metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--keyring",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="An offline keyring file (securesystemslib URIs: files, hsm:, KMS).",
+)
+@click.option(
+    "--kind", default="claimed", show_default=True, help="Which keys of the keyring sign."
+)
+@click.option("--yes", is_flag=True, help="Sign without asking.")
+@reports_errors
+def event_sign_file(metadata: Path, keyring: Path, kind: str, yes: bool) -> None:
+    """On an administrator's offline machine: add this administrator's signature.
+
+    \b
+    Example:
+      endorse admin event sign-file event-3.json --keyring /media/usb/claimed.json
+    """
+    md = Metadata[Targets].from_bytes(metadata.read_bytes())
+    delegations = md.signed.delegations
+    roles = sorted(delegations.roles) if delegations and delegations.roles else []
+    err.print(f"claimed v{md.signed.version}: {len(roles)} project delegations")
+    if not yes:
+        click.confirm("Sign it?", abort=True, err=True)
+    for signer in Keyring.load(keyring, _pin_handler).signers(kind):
+        md.sign(signer, append=True)
+    metadata.write_bytes(md.to_bytes())
+    out.print(f"signed {metadata}: bring it back with `endorse admin event add-signatures`")
+
+
+@event.command("add-signatures")
+@click.argument("event_id", type=int)
+@click.argument("metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@data_dir_option
+@reports_errors
+def event_add_signatures(event_id: int, metadata: Path, data_dir: Path | None) -> None:
+    """Merge signatures made offline into the event (each is checked)."""
+    _print_event(_events(data_dir).add_signatures(event_id, metadata.read_bytes()))
+
+
+@event.command("sign")
+@click.argument("event_id", type=int)
+@click.option(
+    "--keyring",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="An offline keyring file (securesystemslib URIs: files, hsm:, KMS).",
+)
+@click.option(
+    "--kind", default="claimed", show_default=True, help="Which keys of the keyring sign."
+)
+@data_dir_option
+@reports_errors
+def event_sign(event_id: int, keyring: Path, kind: str, data_dir: Path | None) -> None:
+    """Sign an event in place (when the offline keys are reachable from here, e.g. a token).
+
+    \b
+    Example:
+      endorse admin event sign 3 --keyring keys/offline-DEMO-NOT-FOR-PRODUCTION.json
+    """
+    events = _events(data_dir)
+    _print_event(events.sign(event_id, Keyring.load(keyring, _pin_handler).signers(kind)))
+
+
+@event.command("publish")
+@click.argument("event_id", type=int)
+@data_dir_option
+@reports_errors
+def event_publish(event_id: int, data_dir: Path | None) -> None:
+    """Publish a fully signed event (the publisher applies it in its next batch)."""
+    _print_event(_events(data_dir).publish(event_id))
+
+
+@admin.command("revoke-key")
+@click.argument("keyid")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@data_dir_option
+@reports_errors
+def admin_revoke_key(keyid: str, yes: bool, data_dir: Path | None) -> None:
+    """Remove a compromised developer key from every delegation.
+
+    Recently-claimed projects change in the next batch; claimed ones in the
+    next signing event, so hold one at once.
+
+    \b
+    Example:
+      endorse admin revoke-key 3f2a9c41b7d0
+    """
+    if not yes:
+        click.confirm(f"Revoke developer key {keyid[:12]}?", abort=True, err=True)
+    projects = revoke_key(_services(data_dir).db, keyid, identity=None)
+    out.print(f"revoked {keyid[:12]}; affected projects: {', '.join(projects) or 'none'}")
+    out.print("claimed projects change in the next signing event: `endorse admin event prepare`")
+
+
+def _pin_handler(secret: str) -> str:
+    return read_secret(f"{secret.capitalize()} for the offline key", from_stdin=False)
