@@ -22,7 +22,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 #: Results go to stdout; progress, logs and errors to stderr.
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 

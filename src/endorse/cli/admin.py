@@ -28,12 +28,14 @@ from endorse.cli._console import (
     setup_logging,
 )
 from endorse.demo import ensure_repository
-from endorse.errors import NotFound
+from endorse.errors import EndorseError, NotFound
 from endorse.repository.claims import revoke_key
 from endorse.repository.events import EventStatus, SigningEvents
 from endorse.repository.importer import import_directory
 from endorse.repository.keys import Keyring
+from endorse.repository.lock import leader_lock
 from endorse.repository.prune import prune
+from endorse.repository.recovery import recover
 from endorse.services import Services
 from endorse.storage.db import QueueEntry, RoleState, User
 from endorse.uploads import remove_files, set_yanked
@@ -475,3 +477,77 @@ def admin_revoke_key(keyid: str, yes: bool, data_dir: Path | None) -> None:
 
 def _pin_handler(secret: str) -> str:
     return read_secret(f"{secret.capitalize()} for the offline key", from_stdin=False)
+
+
+@admin.command("recover")
+@click.option(
+    "--known-good-snapshot",
+    type=int,
+    required=True,
+    help="A snapshot version from before the compromise (still stored).",
+)
+@click.option(
+    "--keyring",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The offline keyring with the root and targets keys.",
+)
+@click.option(
+    "--requeue",
+    is_flag=True,
+    help="Afterwards re-publish every index-signed project from the database.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@data_dir_option
+@reports_errors
+def recover_command(
+    known_good_snapshot: int, keyring: Path, requeue: bool, yes: bool, data_dir: Path | None
+) -> None:
+    """Recover from a compromise of the online keys (PEP 480).
+
+    Rotates every online key (new root and targets versions signed with the
+    offline keys), wipes recently-claimed, re-signs unclaimed and every bin
+    from the known-good snapshot, and publishes a new snapshot and timestamp.
+    Stop every publisher first.
+
+    \b
+    Example:
+      endorse admin recover --known-good-snapshot 41 --keyring /media/usb/offline.json
+    """
+    services = _services(data_dir)
+    lock = leader_lock(services.db, services.settings.data_dir)
+    if not lock.try_acquire():
+        raise EndorseError(
+            "a publisher is running", hint="stop `endorse serve` / `endorse publisher` first"
+        )
+    try:
+        if not yes:
+            click.confirm(
+                "Rotate all online keys and republish from snapshot "
+                f"v{known_good_snapshot}? Recently-claimed projects must claim again.",
+                abort=True,
+                err=True,
+            )
+        report = recover(
+            services,
+            Keyring.load(keyring, _pin_handler),
+            known_good_snapshot=known_good_snapshot,
+            requeue=requeue,
+        )
+    finally:
+        lock.release()
+    out.print(f"root v{report.root_version}, timestamp v{report.timestamp_version} published")
+    out.print(
+        f"claims wiped (maintainers must claim again): {', '.join(report.wiped_claims) or '-'}"
+    )
+    for label, paths in (
+        ("added", report.added),
+        ("changed", report.changed),
+        ("removed", report.removed),
+    ):
+        for path in sorted(paths):
+            out.print(
+                f"  {label} since the known-good snapshot (now undone): {path}", highlight=False
+            )
+    if report.requeued:
+        out.print(f"re-publishing {report.requeued} project(s) from the database")

@@ -1,0 +1,233 @@
+"""PEP 480's recovery after a compromise of the online keys.
+
+Steps, in the order they are published (timestamp last):
+
+1. new online keys (timestamp, snapshot, bins, unclaimed, recently-claimed);
+2. root: the new timestamp and snapshot keys, signed by the offline root keys,
+   so clients drop their cached timestamp and snapshot (fast-forward recovery);
+3. targets: the new unclaimed and recently-claimed keys, signed offline;
+4. recently-claimed wiped: its projects were signed online, so their claims are
+   void and their maintainers claim again;
+5. unclaimed and every bin re-signed with the new keys from the last known-good
+   snapshot, with the differences since then reported for review;
+6. a new snapshot and timestamp.
+
+Claimed projects need nothing: their roles are signed by developer keys and
+delegated by the offline ``claimed`` role, which the attacker never held.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from securesystemslib.signer import Key
+from sqlalchemy import delete, select, update
+from tuf.api.metadata import Metadata, Root, Snapshot, TargetFile, Targets
+
+from endorse.clock import Clock, SystemClock
+from endorse.errors import EndorseError
+from endorse.metadata.layout import bin_names
+from endorse.metadata.roles import RECENTLY_CLAIMED, ROOT, SNAPSHOT, TARGETS, TIMESTAMP, UNCLAIMED
+from endorse.metadata.trust import TrustLevel
+from endorse.repository.bootstrap import ONLINE_KEYRING
+from endorse.repository.claims import CLAIMED_STATE
+from endorse.repository.keys import ONLINE_KINDS, Keyring, generate_file_keys
+from endorse.repository.published import metadata_key
+from endorse.repository.tufrepo import StoredRepository
+from endorse.services import Services
+from endorse.storage.blobs import BlobStore
+from endorse.storage.db import (
+    ClaimMaintainer,
+    File,
+    PendingRelease,
+    Project,
+    ProjectClaim,
+    ProjectRoleVersion,
+    QueueEntry,
+    RoleState,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class RecoveryError(EndorseError):
+    """Recovery cannot proceed."""
+
+
+@dataclass
+class RecoveryReport:
+    """What a recovery did, for the administrators' bulletin."""
+
+    root_version: int
+    timestamp_version: int
+    wiped_claims: list[str] = field(default_factory=list)
+    #: Targets that differ between the compromised bins and the known-good ones.
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    requeued: int = 0
+
+
+def recover(
+    services: Services,
+    offline: Keyring,
+    *,
+    known_good_snapshot: int,
+    requeue: bool,
+    clock: Clock | None = None,
+) -> RecoveryReport:
+    """Rotate the online keys and republish from a known-good state.
+
+    Run it with the publisher stopped (the caller holds the leader lock).
+    ``requeue`` re-publishes every index-signed project from the database
+    afterwards, for when the database is trusted to hold the accepted uploads.
+    """
+    clock = clock or SystemClock()
+    settings = services.settings
+    store = services.store
+    known_good = _load_known_good(store, known_good_snapshot)
+
+    keys_dir = settings.keys_dir
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    old_keyring = keys_dir / ONLINE_KEYRING
+    if old_keyring.exists():
+        os.replace(old_keyring, keys_dir / f"online.compromised-{stamp}.json")
+    online = generate_file_keys(keys_dir / f"online-{stamp}", ONLINE_KINDS)
+    online.save(old_keyring)
+
+    keyring = Keyring({**online.entries, **offline.entries}, offline.secrets_handler)
+    repo = StoredRepository(store, keyring, settings.expiry, clock)
+    repo.load()
+
+    with repo.edit_root() as root:
+        _replace_role_keys(root, TIMESTAMP, online.public_keys("timestamp"))
+        _replace_role_keys(root, SNAPSHOT, online.public_keys("snapshot"))
+    with repo.edit_targets(TARGETS) as targets:
+        _replace_delegation_keys(targets, UNCLAIMED, online.public_keys("unclaimed"))
+        _replace_delegation_keys(targets, RECENTLY_CLAIMED, online.public_keys("recently_claimed"))
+    with repo.edit_targets(RECENTLY_CLAIMED) as recently_claimed:
+        if recently_claimed.delegations is not None:
+            recently_claimed.delegations.roles = {}
+            recently_claimed.delegations.keys = {}
+    report = RecoveryReport(root_version=0, timestamp_version=0)
+    with repo.edit_targets(UNCLAIMED) as unclaimed:
+        succinct = unclaimed.delegations.succinct_roles if unclaimed.delegations else None
+        if succinct is None or unclaimed.delegations is None:
+            raise RecoveryError("unclaimed has no hashed bins")
+        new_bins_keys = online.public_keys("bins")
+        succinct.keyids = [k.keyid for k in new_bins_keys]
+        unclaimed.delegations.keys = {k.keyid: k for k in new_bins_keys}
+        names = bin_names(unclaimed)
+    for name in names:
+        good = _known_good_role(store, known_good, name)
+        with repo.edit_targets(name) as current:
+            _diff(report, current.targets, good.targets)
+            current.targets = dict(good.targets)
+    repo.do_snapshot(force=True)
+    repo.do_timestamp(force=True)
+    report.root_version = repo.open(ROOT).signed.version
+    report.timestamp_version = repo.open(TIMESTAMP).signed.version
+    report.wiped_claims = _wipe_recently_claimed(services)
+    with services.db.session() as session:
+        session.execute(delete(RoleState))
+        if requeue:
+            ids = list(session.scalars(select(Project.id)))
+            claimed = set(
+                session.scalars(
+                    select(ProjectClaim.project_id).where(ProjectClaim.state == CLAIMED_STATE)
+                )
+            )
+            for project_id in ids:
+                if project_id not in claimed:
+                    session.add(QueueEntry(project_id=project_id))
+                    report.requeued += 1
+    logger.warning(
+        "recovered: root v%d, timestamp v%d, %d claims wiped, %d targets differed",
+        report.root_version,
+        report.timestamp_version,
+        len(report.wiped_claims),
+        len(report.added) + len(report.changed) + len(report.removed),
+    )
+    return report
+
+
+def _load_known_good(store: BlobStore, version: int) -> Snapshot:
+    try:
+        md = Metadata[Snapshot].from_bytes(store.get(metadata_key(SNAPSHOT, version)))
+    except EndorseError as e:
+        raise RecoveryError(
+            f"snapshot version {version} is not stored",
+            hint="name a snapshot version from before the compromise that was not pruned",
+        ) from e
+    return md.signed
+
+
+def _known_good_role(store: BlobStore, snapshot: Snapshot, role: str) -> Targets:
+    meta = snapshot.meta.get(f"{role}.json")
+    if meta is None:
+        raise RecoveryError(f"{role} is not in the known-good snapshot")
+    md = Metadata[Targets].from_bytes(store.get(metadata_key(role, meta.version)))
+    return md.signed
+
+
+def _replace_role_keys(root: Root, role: str, keys: tuple[Key, ...]) -> None:
+    for keyid in list(root.roles[role].keyids):
+        root.revoke_key(keyid, role)
+    for key in keys:
+        root.add_key(key, role)
+
+
+def _replace_delegation_keys(targets: Targets, role: str, keys: tuple[Key, ...]) -> None:
+    delegations = targets.delegations
+    if delegations is None or delegations.roles is None:
+        raise RecoveryError("targets has no delegations")
+    delegated = delegations.roles[role]
+    for keyid in delegated.keyids:
+        delegations.keys.pop(keyid, None)
+    delegated.keyids = [k.keyid for k in keys]
+    for key in keys:
+        delegations.keys[key.keyid] = key
+
+
+def _diff(
+    report: RecoveryReport, current: dict[str, TargetFile], good: dict[str, TargetFile]
+) -> None:
+    for path in current.keys() - good.keys():
+        report.added.append(path)
+    for path in good.keys() - current.keys():
+        report.removed.append(path)
+    for path in current.keys() & good.keys():
+        if current[path] != good[path]:
+            report.changed.append(path)
+
+
+def _wipe_recently_claimed(services: Services) -> list[str]:
+    """Void claims that were only signed online: their maintainers claim again."""
+    with services.db.session() as session:
+        rows = session.execute(
+            select(ProjectClaim.project_id, Project.name)
+            .join(Project, Project.id == ProjectClaim.project_id)
+            .where(ProjectClaim.state != CLAIMED_STATE)
+        ).all()
+        ids = [pid for pid, _ in rows]
+        if ids:
+            session.execute(delete(PendingRelease).where(PendingRelease.project_id.in_(ids)))
+            session.execute(
+                delete(ProjectRoleVersion).where(ProjectRoleVersion.project_id.in_(ids))
+            )
+            session.execute(delete(ClaimMaintainer).where(ClaimMaintainer.project_id.in_(ids)))
+            session.execute(delete(ProjectClaim).where(ProjectClaim.project_id.in_(ids)))
+            session.execute(
+                update(File)
+                .where(File.project_id.in_(ids))
+                .values(trust_level=int(TrustLevel.INDEX_SIGNED))
+            )
+            for pid in ids:
+                session.add(QueueEntry(project_id=pid))
+        return sorted(name for _, name in rows)
+
+
+__all__ = ["RecoveryReport", "recover"]
