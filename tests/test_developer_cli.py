@@ -64,8 +64,10 @@ def run_event_offline(server: IndexServer, tmp_path: Path) -> None:
 
 def test_passphrase_key_claim_upload_event_install(server: IndexServer, tmp_path: Path) -> None:
     keys = ["--keys-dir", str(tmp_path / "keys")]
-    made = endorse("key", "new", "--kind", "passphrase", "--name", "laptop", "--user", "demo",
-                   "--passphrase-stdin", *CHEAP_ARGON2, *keys, server=server, secret=PASSPHRASE)  # fmt: skip
+    new_key = ["key", "new", "--kind", "passphrase", "--name", "laptop", "--user", "demo"]
+    made = endorse(
+        *new_key, "--passphrase-stdin", *CHEAP_ARGON2, *keys, server=server, secret=PASSPHRASE
+    )
     assert "strength" in made
     assert twine_upload(server, [make_wheel(tmp_path / "w", "cli-pkg", "1.0")]).returncode == 0
 
@@ -108,7 +110,8 @@ def softhsm(tmp_path: Path) -> dict[str, str]:
     conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nlog.level = ERROR\n")
     env = {"SOFTHSM2_CONF": str(conf)}
     subprocess.run(
-        [util, "--init-token", "--free", "--label", "endorse-test", "--pin", "1234", "--so-pin", "0000"],
+        [util, "--init-token", "--free", "--label", "endorse-test", "--pin", "1234",
+         "--so-pin", "0000"],
         check=True, capture_output=True, env={**server_env(), **env},
     )  # fmt: skip
     return {"module": module, **env}

@@ -109,3 +109,65 @@ def test_signing_event_moves_project_into_claimed(
         fresh.get_targetinfo(file_target("signed-pkg", "signed_pkg-3.0-py3-none-any.whl"))
         is not None
     )  # type: ignore[arg-type]
+
+
+def test_root_ceremony_with_a_threshold_of_administrators(
+    server: IndexServer, tmp_path: Path
+) -> None:
+    """Root v2 adds a second administrator and a threshold of 2; it needs the old
+    root key and both new ones. Clients follow it; a root v3 signed by one
+    administrator is refused."""
+    import json
+    import re
+
+    from tuf.api.metadata import Metadata, Root
+
+    from endorse.repository.keys import generate_file_keys
+    from tests.pep480 import offline_signers
+
+    second = generate_file_keys(tmp_path / "admin2", ("root",))
+    public = tmp_path / "admin2.pub.json"
+    key = second.public_keys("root")[0]
+    public.write_text(json.dumps({"keyid": key.keyid, "key": key.to_dict()}))
+    prepared = server.admin(
+        "event", "prepare-keys", "root", "--add-key", f"root={public}", "--threshold", "root=2"
+    ).stdout
+    assert "root: add key" in prepared and "root: threshold 2" in prepared
+    event_id = re.search(r"signing event (\d+)", prepared).group(1)  # type: ignore[union-attr]
+    refused = server.admin("event", "publish", event_id, check=False)
+    assert refused.returncode == 1 and "keys needed" in refused.stderr
+
+    exported = tmp_path / "root-event.json"
+    server.admin("event", "export", event_id, str(exported))
+    md = Metadata[Root].from_bytes(exported.read_bytes())
+    for signer in [*offline_signers(server, "root"), *second.signers("root")]:
+        md.sign(signer, append=True)
+    exported.write_bytes(md.to_bytes())
+    assert "complete" in server.admin("event", "add-signatures", event_id, str(exported)).stdout
+    server.admin("event", "publish", event_id)
+    server.wait_published()
+    import time
+
+    deadline = time.monotonic() + 30
+    while (
+        server.get("/tuf/metadata/2.root.json").status_code != 200 and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    updater = server.updater(tmp_path / "client")
+    updater.refresh()
+    trusted = Metadata[Root].from_file(str(tmp_path / "client" / "metadata" / "root.json")).signed
+    assert trusted.version == 2 and trusted.roles["root"].threshold == 2
+
+    third = server.admin("event", "prepare-keys", "root", "--threshold", "root=1").stdout
+    third_id = re.search(r"signing event (\d+)", third).group(1)  # type: ignore[union-attr]
+    server.admin(
+        "event",
+        "sign",
+        third_id,
+        "--keyring",
+        str(server.data_dir / "keys" / "offline-DEMO-NOT-FOR-PRODUCTION.json"),
+        "--kind",
+        "root",
+    )
+    refused = server.admin("event", "publish", third_id, check=False)
+    assert refused.returncode == 1 and "signed by 1 of the 2 keys needed" in refused.stderr

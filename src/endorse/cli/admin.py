@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import (
@@ -15,7 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from tuf.api.metadata import Metadata, Targets
 
 from endorse.cli._console import (
@@ -29,8 +30,8 @@ from endorse.cli._console import (
 )
 from endorse.demo import ensure_repository
 from endorse.errors import EndorseError, NotFound
-from endorse.repository.claims import revoke_key
-from endorse.repository.events import EventStatus, SigningEvents
+from endorse.repository.claims import parse_key, revoke_key
+from endorse.repository.events import EventStatus, KeyChange, SigningEvents
 from endorse.repository.importer import import_directory
 from endorse.repository.keys import Keyring
 from endorse.repository.lock import leader_lock
@@ -294,7 +295,7 @@ def status(data_dir: Path | None, as_json: bool) -> None:
         info["timestamp_expires"] = ts.expires.isoformat()
     with services.db.read_session() as session:
         info["pending_projects"] = session.scalar(
-            select(func.count()).select_from(QueueEntry).where(QueueEntry.batch_id.is_(None))
+            select(func.count(distinct(QueueEntry.project_id))).where(QueueEntry.batch_id.is_(None))
         )
         soonest = session.execute(
             select(RoleState.name, RoleState.expires).order_by(RoleState.expires).limit(5)
@@ -328,7 +329,9 @@ def _print_event(status: EventStatus) -> None:
     table.add_row(
         "developer keys changed", ", ".join(status.summary.get("keys_changed", [])) or "-"
     )
-    table.add_row("signatures", f"{status.signatures} of {status.threshold} needed")
+    needed = " (old and new root keys)" if status.role == "root" else ""
+    table.add_row("signatures", f"{status.signatures} of {status.threshold} needed{needed}")
+    table.add_row("complete", "yes" if status.complete else "no")
     table.add_row("signed by keys", ", ".join(k[:12] for k in status.signed_by) or "-")
     out.print(table)
 
@@ -398,10 +401,14 @@ def event_sign_file(metadata: Path, keyring: Path, kind: str, yes: bool) -> None
     Example:
       endorse admin event sign-file event-3.json --keyring /media/usb/claimed.json
     """
-    md = Metadata[Targets].from_bytes(metadata.read_bytes())
-    delegations = md.signed.delegations
-    roles = sorted(delegations.roles) if delegations and delegations.roles else []
-    err.print(f"claimed v{md.signed.version}: {len(roles)} project delegations")
+    md = Metadata[Any].from_bytes(metadata.read_bytes())
+    signed = md.signed
+    if isinstance(signed, Targets) and signed.delegations and signed.delegations.roles:
+        err.print(
+            f"{signed.type} v{signed.version}: delegates to {', '.join(sorted(signed.delegations.roles)[:20])}"
+        )
+    else:
+        err.print(f"{signed.type} v{signed.version}, expires {signed.expires.isoformat()}")
     if not yes:
         click.confirm("Sign it?", abort=True, err=True)
     for signer in Keyring.load(keyring, _pin_handler).signers(kind):
@@ -551,3 +558,57 @@ def recover_command(
             )
     if report.requeued:
         out.print(f"re-publishing {report.requeued} project(s) from the database")
+
+
+def _key_changes(
+    add: tuple[str, ...], remove: tuple[str, ...], thresholds: tuple[str, ...]
+) -> list[KeyChange]:
+    changes = []
+    for item in add:
+        role, _, path = item.partition("=")
+        raw = json.loads(Path(path).read_text())
+        changes.append(KeyChange("add", role, key=parse_key(raw)))
+    for item in remove:
+        role, _, keyid = item.partition("=")
+        changes.append(KeyChange("remove", role, keyid=keyid))
+    for item in thresholds:
+        role, _, value = item.partition("=")
+        changes.append(KeyChange("threshold", role, threshold=int(value)))
+    if not changes:
+        raise click.UsageError("give at least one --add-key, --remove-key or --threshold")
+    return changes
+
+
+@event.command("prepare-keys")
+@click.argument("role", type=click.Choice(["root", "targets"]))
+@click.option(
+    "--add-key",
+    "add",
+    multiple=True,
+    metavar="ROLE=PUBKEY.json",
+    help="Add a key (as `endorse key show` prints it) to ROLE.",
+)
+@click.option("--remove-key", "remove", multiple=True, metavar="ROLE=KEYID", help="Remove a key.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="ROLE=N", help="Set a threshold.")
+@data_dir_option
+@reports_errors
+def event_prepare_keys(
+    role: str,
+    add: tuple[str, ...],
+    remove: tuple[str, ...],
+    thresholds: tuple[str, ...],
+    data_dir: Path | None,
+) -> None:
+    """A root ceremony or a key rotation: the next root (root and targets keys) or
+    targets (claimed keys), shown before anyone signs it.
+
+    A root event needs a threshold of the old AND of the new root keys.
+
+    \b
+    Example:
+      endorse admin event prepare-keys root --add-key root=alice.pub.json --threshold root=2
+    """
+    status = _events(data_dir).prepare_keys(role, _key_changes(add, remove, thresholds))
+    _print_event(status)
+    for line in status.summary.get("changes", []):
+        out.print(f"  {line}", highlight=False)

@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from endorse.cli._console import data_dir_option, err, load_settings, reports_errors, setup_logging
 from endorse.demo import ensure_repository
+from endorse.errors import EndorseError
 from endorse.repository.lock import leader_lock
 from endorse.repository.prune import prune
 from endorse.repository.publisher import Publisher
@@ -125,9 +126,15 @@ def publisher(data_dir: Path | None, once: bool, verbose: int) -> None:
     services = Services.open(settings)
     keyring = services.online_keyring() if settings.tuf_enabled else None
     worker = Publisher(settings, services.db, services.store, keyring)
+    lock = leader_lock(services.db, settings.data_dir)
     if once:
-        while worker.publish_once() is not None:
-            pass
+        if not lock.try_acquire():
+            raise EndorseError("another publisher is running", hint="it publishes what is pending")
+        try:
+            while worker.publish_once() is not None:
+                pass
+        finally:
+            lock.release()
         return
     stop = threading.Event()
 
@@ -138,7 +145,7 @@ def publisher(data_dir: Path | None, once: bool, verbose: int) -> None:
     signal.signal(signal.SIGINT, on_signal)
     grace = timedelta(seconds=settings.prune_grace)
     worker.run(
-        leader_lock(services.db, settings.data_dir),
+        lock,
         stop,
         prune=lambda: prune(services.store, services.db, grace),
     )

@@ -18,22 +18,21 @@ from datetime import datetime
 from typing import Any
 
 from packaging.utils import NormalizedName
-from securesystemslib.signer import Signer
+from securesystemslib.signer import Key, Signature, Signer
 from sqlalchemy import select
-from tuf.api.exceptions import UnsignedMetadataError
-from tuf.api.metadata import Delegations, Metadata, Targets
+from tuf.api.metadata import Delegations, Metadata, Root, Targets
 
 from endorse.clock import Clock, SystemClock
 from endorse.errors import EndorseError, NotFound
 from endorse.metadata.delegations import project_delegation
-from endorse.metadata.roles import CLAIMED, TARGETS
+from endorse.metadata.roles import CLAIMED, ROOT, TARGETS
 from endorse.repository.claims import (
     CLAIMED_STATE,
     RECENTLY_CLAIMED_STATE,
     claim_keys,
     project_role_name,
 )
-from endorse.repository.published import PublishedMetadata
+from endorse.repository.published import ROOT_KEY, PublishedMetadata
 from endorse.settings import Settings
 from endorse.storage.blobs import BlobStore
 from endorse.storage.db import (
@@ -69,6 +68,9 @@ class EventStatus:
     signatures: int
     threshold: int
     signed_by: list[str]
+    #: Whether the signatures meet every threshold the role needs (for root:
+    #: the old root's and the new root's).
+    complete: bool = False
 
 
 def event_blob_key(event_id: int) -> str:
@@ -145,31 +147,85 @@ class SigningEvents:
         logger.info("prepared signing event %d: claimed v%d %s", event_id, claimed.version, summary)
         return self.status(event_id)
 
+    def prepare_keys(self, role: str, changes: list[KeyChange]) -> EventStatus:
+        """The next root or targets: keys added or removed, thresholds set, expiry renewed.
+
+        ``role`` is ``root`` (changes to root, targets, snapshot or timestamp
+        keys; signed by a threshold of the old AND the new root keys) or
+        ``targets`` (changes to the keys of claimed, recently-claimed or
+        unclaimed; signed by the targets keys).
+        """
+        if role not in (ROOT, TARGETS):
+            raise EventError(f"key events are for root or targets, not {role!r}")
+        published = PublishedMetadata(self.store, timestamp_ttl=0)
+        if role == ROOT:
+            md: Metadata[Any] = Metadata[Root].from_bytes(self.store.get(ROOT_KEY))
+        else:
+            md = copy.deepcopy(published.role(TARGETS))
+        signed = md.signed
+        described = [_apply_change(signed, change) for change in changes]
+        signed.version += 1
+        lifetime = self.settings.expiry.root if role == ROOT else self.settings.expiry.targets
+        signed.expires = self.clock.now() + lifetime
+        described.append(f"expiry renewed to {signed.expires.isoformat()}")
+        md.signatures.clear()
+        with self.db.session() as session:
+            if session.scalar(select(SigningEvent.id).where(SigningEvent.state.in_([OPEN, READY]))):
+                raise EventError("another signing event is open", hint="publish it first")
+            event = SigningEvent(
+                role=role, version=signed.version, blob_key="", summary={"changes": described}
+            )
+            session.add(event)
+            session.flush()
+            event.blob_key = event_blob_key(event.id)
+            self.store.put(event.blob_key, md.to_bytes())
+            event_id = event.id
+        logger.info(
+            "prepared signing event %d: %s v%d %s", event_id, role, signed.version, described
+        )
+        return self.status(event_id)
+
     def status(self, event_id: int) -> EventStatus:
         """What an event changes and how many signatures it has."""
         with self.db.read_session() as session:
             event = session.get(SigningEvent, event_id)
             if event is None:
                 raise NotFound(f"no signing event {event_id}")
-            role, version, state, summary = (
-                event.role,
-                event.version,
-                event.state,
-                dict(event.summary),
-            )
-        md = Metadata[Targets].from_bytes(self.store.get(event_blob_key(event_id)))
-        delegator = PublishedMetadata(self.store, timestamp_ttl=0).role(TARGETS).signed
-        result = delegator.get_verification_result(role, md.signed_bytes, md.signatures)
+            role, version, state = event.role, event.version, event.state
+            summary = dict(event.summary)
+        md = Metadata[Any].from_bytes(self.store.get(event_blob_key(event_id)))
+        signed, threshold, complete = self._verification(role, md, md.signatures)
         return EventStatus(
             event_id,
             role,
             version,
             state,
             summary,
-            len(result.signed),
-            result.threshold,
-            sorted(result.signed),
+            len(signed),
+            threshold,
+            sorted(signed),
+            complete,
         )
+
+    def _verification(
+        self, role: str, md: Metadata[Any], signatures: dict[str, Signature]
+    ) -> tuple[set[str], int, bool]:
+        """Valid signing key ids, the threshold, and whether it is met."""
+        published = PublishedMetadata(self.store, timestamp_ttl=0)
+        if role == ROOT:
+            old_root = Metadata[Root].from_bytes(self.store.get(ROOT_KEY)).signed
+            new_root = md.signed
+            assert isinstance(new_root, Root)  # noqa: S101 - root events hold Root
+            old = old_root.get_verification_result(ROOT, md.signed_bytes, signatures)
+            new = new_root.get_verification_result(ROOT, md.signed_bytes, signatures)
+            threshold = max(old.threshold, new.threshold)
+            return set(old.signed) | set(new.signed), threshold, old.verified and new.verified
+        if role == TARGETS:
+            delegator: Root | Targets = Metadata[Root].from_bytes(self.store.get(ROOT_KEY)).signed
+        else:
+            delegator = published.role(TARGETS).signed
+        result = delegator.get_verification_result(role, md.signed_bytes, signatures)
+        return set(result.signed), result.threshold, result.verified
 
     def open_events(self) -> list[EventStatus]:
         """Events not yet published."""
@@ -187,24 +243,23 @@ class SigningEvents:
 
     def sign(self, event_id: int, signers: list[Signer]) -> EventStatus:
         """Add administrators' signatures (each on their own machine)."""
-        md = Metadata[Targets].from_bytes(self.metadata(event_id))
+        md = Metadata[Any].from_bytes(self.metadata(event_id))
         for signer in signers:
             md.sign(signer, append=True)
         return self.add_signatures(event_id, md.to_bytes())
 
     def add_signatures(self, event_id: int, signed: bytes) -> EventStatus:
-        """Merge signatures made elsewhere over the same metadata."""
+        """Merge signatures made elsewhere over the same metadata (each is checked)."""
         status = self.status(event_id)
         if status.state != OPEN:
             raise EventError(f"signing event {event_id} is {status.state}")
-        md = Metadata[Targets].from_bytes(self.metadata(event_id))
-        theirs = Metadata[Targets].from_bytes(signed)
+        md = Metadata[Any].from_bytes(self.metadata(event_id))
+        theirs = Metadata[Any].from_bytes(signed)
         if theirs.signed_bytes != md.signed_bytes:
             raise EventError("those signatures are over different metadata than the event's")
-        delegator = PublishedMetadata(self.store, timestamp_ttl=0).role(TARGETS).signed
         for keyid, signature in theirs.signatures.items():
-            single = {keyid: signature}
-            if not delegator.get_verification_result(status.role, md.signed_bytes, single).signed:
+            valid, _, _ = self._verification(status.role, md, {keyid: signature})
+            if not valid:
                 raise EventError(f"signature by key {keyid[:12]} is not valid for {status.role}")
             md.signatures[keyid] = signature
         self.store.put(event_blob_key(event_id), md.to_bytes())
@@ -215,15 +270,11 @@ class SigningEvents:
         status = self.status(event_id)
         if status.state != OPEN:
             raise EventError(f"signing event {event_id} is {status.state}")
-        md = Metadata[Targets].from_bytes(self.metadata(event_id))
-        delegator = PublishedMetadata(self.store, timestamp_ttl=0).role(TARGETS).signed
-        try:
-            delegator.verify_delegate(status.role, md.signed_bytes, md.signatures)
-        except UnsignedMetadataError as e:
+        if not status.complete:
             raise EventError(
                 f"signed by {status.signatures} of the {status.threshold} keys needed",
-                hint="more administrators must sign: `endorse admin event sign`",
-            ) from e
+                hint="more administrators must sign: `endorse admin event sign-file`",
+            )
         with self.db.session() as session:
             event = session.get(SigningEvent, event_id)
             assert event is not None  # noqa: S101
@@ -240,6 +291,59 @@ class SigningEvents:
                 session.add(QueueEntry(project_id=project.id))
         logger.info("signing event %d is ready to publish", event_id)
         return self.status(event_id)
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """One change of a key event: ``add`` a key, ``remove`` a key id, set a ``threshold``."""
+
+    action: str
+    role: str
+    key: Key | None = None
+    keyid: str | None = None
+    threshold: int | None = None
+
+
+#: Roles whose keys a key event may change. Online keys (timestamp, snapshot,
+#: bins, unclaimed, recently-claimed) rotate with `endorse admin recover`, which
+#: also replaces the publisher's keyring.
+KEY_EVENT_ROLES = {ROOT: (ROOT, TARGETS), TARGETS: (CLAIMED,)}
+
+
+def _apply_change(signed: Root | Targets, change: KeyChange) -> str:
+    allowed = KEY_EVENT_ROLES[ROOT if isinstance(signed, Root) else TARGETS]
+    if change.role not in allowed:
+        raise EventError(
+            f"this event cannot change the keys of {change.role!r}",
+            hint="online keys rotate with `endorse admin recover`",
+        )
+    if isinstance(signed, Root):
+        role_keys = signed.roles.get(change.role)
+        if role_keys is None:
+            raise EventError(f"root has no role {change.role!r}")
+        if change.action == "add" and change.key is not None:
+            signed.add_key(change.key, change.role)
+            return f"{change.role}: add key {change.key.keyid[:12]}"
+        if change.action == "remove" and change.keyid is not None:
+            signed.revoke_key(change.keyid, change.role)
+            return f"{change.role}: remove key {change.keyid[:12]}"
+        if change.action == "threshold" and change.threshold:
+            role_keys.threshold = change.threshold
+            return f"{change.role}: threshold {change.threshold}"
+    else:
+        delegations = signed.delegations
+        if delegations is None or delegations.roles is None or change.role not in delegations.roles:
+            raise EventError(f"targets does not delegate to {change.role!r}")
+        if change.action == "add" and change.key is not None:
+            signed.add_key(change.key, change.role)
+            return f"{change.role}: add key {change.key.keyid[:12]}"
+        if change.action == "remove" and change.keyid is not None:
+            signed.revoke_key(change.keyid, change.role)
+            return f"{change.role}: remove key {change.keyid[:12]}"
+        if change.action == "threshold" and change.threshold:
+            delegations.roles[change.role].threshold = change.threshold
+            return f"{change.role}: threshold {change.threshold}"
+    raise EventError(f"not a key change: {change}")
 
 
 def ready_events(db: Database) -> list[tuple[int, str, list[str]]]:

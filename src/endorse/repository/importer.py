@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from endorse.errors import UploadRejected
 from endorse.packages.distributions import Distribution, inspect_distribution
 from endorse.repository.keys import Keyring
+from endorse.repository.lock import leader_lock
 from endorse.repository.publisher import Publisher
 from endorse.services import Services
+from endorse.storage.db import QueueEntry
 from endorse.uploads import record_imports, store_distribution
 
 logger = logging.getLogger(__name__)
@@ -29,6 +34,31 @@ class ImportResult:
     imported: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     batches: int = 0
+
+
+def _wait_for_queue(services: Services, result: ImportResult, progress: Progress | None) -> None:
+    with services.db.read_session() as session:
+        total = (
+            session.scalar(
+                select(func.count()).select_from(QueueEntry).where(QueueEntry.batch_id.is_(None))
+            )
+            or 0
+        )
+    while True:
+        with services.db.read_session() as session:
+            pending = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(QueueEntry)
+                    .where(QueueEntry.batch_id.is_(None))
+                )
+                or 0
+            )
+        if progress:
+            progress("signing (by the running publisher)", total - pending, total)
+        if pending == 0:
+            return
+        time.sleep(0.5)
 
 
 def find_distributions(folder: Path) -> list[Path]:
@@ -70,12 +100,21 @@ def import_directory(
             progress("checking and storing", i, len(paths))
     if chunk:
         flush()
-    publisher = Publisher(services.settings, services.db, services.store, keyring)
-    published = 0
-    while (batch := publisher.publish_once()) is not None:
-        result.batches += 1
-        published += batch.files
-        if progress:
-            progress("signing", published, result.imported)
+    lock = leader_lock(services.db, services.settings.data_dir)
+    if not lock.try_acquire():
+        # A running publisher (endorse serve / endorse publisher) signs them.
+        logger.info("a publisher is running: it publishes the imported files")
+        _wait_for_queue(services, result, progress)
+        return result
+    try:
+        publisher = Publisher(services.settings, services.db, services.store, keyring)
+        published = 0
+        while (batch := publisher.publish_once()) is not None:
+            result.batches += 1
+            published += batch.files
+            if progress:
+                progress("signing", published, result.imported)
+    finally:
+        lock.release()
     logger.info("imported %d files in %d batches", result.imported, result.batches)
     return result

@@ -171,6 +171,8 @@ class StoredRepository(Repository):
         md = Metadata[Any].from_bytes(data)
         version = md.signed.version
         self.store.put(metadata_key(role, version), data)
+        if role == ROOT:
+            self.store.put(ROOT_KEY, data)
         known = self._targets_infos.get(f"{role}.json")
         if isinstance(md.signed, Targets) and (known is None or known.version <= version):
             self._targets_infos[f"{role}.json"] = meta_file(role, version, data)
