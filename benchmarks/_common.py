@@ -188,12 +188,22 @@ def start_endorse(
     unsigned: bool = False,
     env: dict[str, str] | None = None,
     timeout: float = 300,
+    command: str = "",
+    extra_args: Sequence[str] = (),
 ) -> EndorseServer:
-    """Start ``endorse serve --port 0`` and wait for its address line and the token."""
+    """Start ``endorse serve --port 0`` and wait for its address line and the token.
+
+    ``command`` replaces the ``endorse`` executable (for instance
+    ``"python /path/to/patched_endorse.py"`` to measure a proposed change).
+    """
+    import shlex
+
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    argv = [ENDORSE, "serve", "--port", "0", "--data-dir", str(data_dir), "--bins", str(bins)]
+    exe = shlex.split(command) if command else [ENDORSE]
+    argv = [*exe, "serve", "--port", "0", "--data-dir", str(data_dir), "--bins", str(bins)]
     if unsigned:
         argv.append("--unsigned")
+    argv.extend(extra_args)
     log_path = data_dir.parent / f"{data_dir.name}-server.log"
     server = EndorseServer(argv, server_env(env), log_path, data_dir=data_dir)
     log = log_path.open("a")
@@ -205,12 +215,36 @@ def start_endorse(
         server.stop()
         raise RuntimeError(f"endorse serve did not start (see {log_path}): {line!r}")
     server.url = line.split("serving on", 1)[1].strip()
-    creds = data_dir / "DEMO-CREDENTIALS.txt"
-    for row in creds.read_text().splitlines():
-        if row.startswith("password:"):
-            server.token = row.split(":", 1)[1].strip()
+    if unsigned:
+        # No demo repository (and so no demo token) without TUF: make a token.
+        server.token = _bench_token(data_dir)
+    else:
+        creds = data_dir / "DEMO-CREDENTIALS.txt"
+        for row in creds.read_text().splitlines():
+            if row.startswith("password:"):
+                server.token = row.split(":", 1)[1].strip()
     _wait_http(server.url + "/health", timeout=30)
     return server
+
+
+def _bench_token(data_dir: Path) -> str:
+    """An upload token of a ``bench`` user, made through the library."""
+    import secrets
+    import warnings
+
+    from endorse.services import Services
+    from endorse.settings import Settings
+
+    settings = Settings(data_dir=data_dir, tuf_enabled=False, password_memory_kib=256, password_iterations=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        services = Services.open(settings)
+    try:
+        if "bench" not in services.accounts.list_users():
+            services.accounts.create_user("bench", secrets.token_urlsafe(18))
+        return services.accounts.create_token("bench", description="benchmark")
+    finally:
+        services.close()
 
 
 def start_pypiserver(
@@ -317,6 +351,7 @@ def wheel_bytes(name: str, version: str, deps: Iterable[str] = ()) -> tuple[str,
 def write_wheel(folder: Path, name: str, version: str, deps: Iterable[str] = ()) -> Path:
     """Write ``wheel_bytes`` into ``folder`` and return the path."""
     filename, data = wheel_bytes(name, version, deps)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / filename
     path.write_bytes(data)
     return path

@@ -35,7 +35,7 @@ class Item:
         return hashlib.sha256(self.data).hexdigest()
 
 
-@dataclass
+@dataclass(eq=False)
 class Timing:
     """When one upload started and ended (``time.perf_counter`` seconds)."""
 
@@ -131,57 +131,93 @@ async def upload_all(
 # -- independent "is it published yet" observers ---------------------------------------
 
 
-def tuf_observer(base_url: str, poll: float = 0.01, grace: float = 35.0) -> tuple[Observer, dict[str, float]]:
-    """Watch ``timestamp.json``; on each new version find which pending files its bins cover.
+def tuf_observer(base_url: str, poll: float = 0.02, grace: float = 35.0) -> tuple[Observer, dict[str, float]]:
+    """Watch ``timestamp.json``; for each new version find which pending files it covers.
 
-    A file counts as published when the newest timestamp leads (through
-    snapshot and the file's hashed bin) to a bin that lists its target path,
-    the definition of "covered by a newly signed timestamp". The time recorded
-    is when the poll that saw the new timestamp came back (an upper bound;
-    the poll interval bounds the error).
+    A file counts as published when a timestamp leads (through snapshot and
+    the file's hashed bin) to a bin that lists its target path: the
+    definition of "covered by a newly signed timestamp". One task polls
+    ``timestamp.json`` and notes when each version was first seen; another
+    walks every seen version in order and gives each file the first-seen time
+    of the first version that covers it, so a slow check never delays a time.
+    The poll interval bounds the error (the time is an upper bound).
     """
-    stats: dict[str, float] = {"timestamps_seen": 0, "bin_fetches": 0, "check_seconds": 0.0}
+    stats: dict[str, float] = {"timestamps_seen": 0, "snapshots_checked": 0, "bin_fetches": 0, "polls": 0}
 
     async def observe(timings: list[Timing], done: asyncio.Event) -> None:
         meta = base_url + "/tuf/metadata/"
+        seen: list[tuple[int, int, float]] = []  # (timestamp version, snapshot version, first seen)
+        new_version = asyncio.Event()
+        stop_polling = asyncio.Event()
         async with httpx.AsyncClient(timeout=30) as client:
-            unclaimed_succinct: SuccinctRoles | None = None
+
+            async def poller() -> None:
+                last = 0
+                while not stop_polling.is_set():
+                    ts = json.loads((await client.get(meta + "timestamp.json")).content)
+                    now = time.perf_counter()
+                    stats["polls"] += 1
+                    version = ts["signed"]["version"]
+                    if version != last:
+                        last = version
+                        seen.append((version, ts["signed"]["meta"]["snapshot.json"]["version"], now))
+                        stats["timestamps_seen"] += 1
+                        new_version.set()
+                    await asyncio.sleep(poll)
+
+            poll_task = asyncio.create_task(poller())
+            succinct: SuccinctRoles | None = None
             bins: dict[tuple[str, int], set[str]] = {}
-            seen_version = 0
+            checked = 0
             done_at: float | None = None
-            while True:
-                pending = [t for t in timings if t.start and t.observed is None and t.status in (0, 200)]
-                if done.is_set():
-                    done_at = done_at or time.perf_counter()
-                    if not pending or time.perf_counter() - done_at > grace:
-                        return
-                ts = json.loads((await client.get(meta + "timestamp.json")).content)
-                seen = time.perf_counter()
-                version = ts["signed"]["version"]
-                if version != seen_version and pending:
-                    seen_version = version
-                    stats["timestamps_seen"] += 1
-                    snap_v = ts["signed"]["meta"]["snapshot.json"]["version"]
+
+            async def fetch_bin(role: str, version: int) -> None:
+                raw = (await client.get(f"{meta}{version}.{role}.json")).content
+                bins[(role, version)] = set(json.loads(raw)["signed"]["targets"])
+                stats["bin_fetches"] += 1
+
+            try:
+                while True:
+                    pending = [t for t in timings if t.start and t.observed is None and t.status in (0, 200)]
+                    if done.is_set():
+                        done_at = done_at or time.perf_counter()
+                        if not pending or time.perf_counter() - done_at > grace:
+                            return
+                    if checked >= len(seen):
+                        new_version.clear()
+                        try:
+                            await asyncio.wait_for(new_version.wait(), 0.5)
+                        except TimeoutError:
+                            pass
+                        continue
+                    _ts_version, snap_v, first_seen = seen[checked]
+                    checked += 1
+                    # Only files whose request had started by then can be covered.
+                    pending = [t for t in pending if t.start <= first_seen]
+                    if not pending:
+                        continue
                     snap = json.loads((await client.get(f"{meta}{snap_v}.snapshot.json")).content)
+                    stats["snapshots_checked"] += 1
                     roles = snap["signed"]["meta"]
-                    if unclaimed_succinct is None:
+                    if succinct is None:
                         uv = roles["unclaimed.json"]["version"]
                         unclaimed = json.loads((await client.get(f"{meta}{uv}.unclaimed.json")).content)
-                        unclaimed_succinct = SuccinctRoles.from_dict(
+                        succinct = SuccinctRoles.from_dict(
                             dict(unclaimed["signed"]["delegations"]["succinct_roles"])
                         )
+                    wanted: dict[Timing, tuple[str, str, int]] = {}
                     for t in pending:
                         path = file_target(t.item.name, t.item.filename)  # type: ignore[arg-type]
-                        role = unclaimed_succinct.get_role_for_target(path)
-                        key = (role, roles[f"{role}.json"]["version"])
-                        if key not in bins:
-                            raw = (await client.get(f"{meta}{key[1]}.{role}.json")).content
-                            bins[key] = set(json.loads(raw)["signed"]["targets"])
-                            stats["bin_fetches"] += 1
-                        if path in bins[key]:
-                            t.observed = seen
-                    stats["check_seconds"] += time.perf_counter() - seen
-                await asyncio.sleep(poll)
+                        role = succinct.get_role_for_target(path)
+                        wanted[t] = (path, role, roles[f"{role}.json"]["version"])
+                    missing = {(r, v) for _p, r, v in wanted.values() if (r, v) not in bins}
+                    await asyncio.gather(*(fetch_bin(r, v) for r, v in missing))
+                    for t, (path, role, version) in wanted.items():
+                        if path in bins[(role, version)]:
+                            t.observed = first_seen
+            finally:
+                stop_polling.set()
+                await poll_task
 
     return observe, stats
 

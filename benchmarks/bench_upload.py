@@ -93,68 +93,74 @@ def run_mode(
     args: argparse.Namespace,
     round_no: int,
 ) -> dict[str, object]:
+    """One server; a throughput phase (no observer) and a latency phase (observer)."""
     signed = mode == "signed"
     data_dir = work / f"{mode}-{round_no}"
     started = time.perf_counter()
     env = {"ENDORSE_UPLOAD_WAIT": str(args.upload_wait)}
-    server = start_endorse(data_dir, bins=args.bins, unsigned=not signed, env=env)
+    server = start_endorse(data_dir, bins=args.bins, unsigned=not signed, env=env, command=args.endorse)
     startup = time.perf_counter() - started
-    profiler = None
+    auth = ("__token__", server.token)
+    phases: dict[str, dict[str, object]] = {}
     try:
-        # Warm-up: first batch seeds the publisher's role state; not measured.
+        # Warm-up: the first batch seeds the publisher's role state; not measured.
         warm = make_items(args.warmup, f"w{mode[0]}{round_no}", 1)
-        asyncio.run(
-            upload_all(server.url + "/legacy/", warm, clients=1, auth=("__token__", server.token))
-        )
-        first_batch = last_batch_id(data_dir)
-        items = make_items(args.uploads, f"{mode[0]}{round_no}", args.versions)
-        observer, obs_stats = (None, {})
-        if not args.no_observe:
-            observer, obs_stats = (
-                tuf_observer(server.url, poll=args.poll) if signed else simple_observer(server.url, poll=args.poll)
+        asyncio.run(upload_all(server.url + "/legacy/", warm, clients=1, auth=auth))
+        wanted = {"both": ["throughput", "latency"], "off": ["throughput"], "on": ["latency"]}[args.observe]
+        for phase in wanted:
+            first_batch = last_batch_id(data_dir)
+            items = make_items(args.uploads, f"{mode[0]}{phase[0]}{round_no}", args.versions)
+            observer, obs_stats = None, {}
+            if phase == "latency":
+                observer, obs_stats = (
+                    tuf_observer(server.url, poll=args.poll)
+                    if signed
+                    else simple_observer(server.url, poll=args.poll)
+                )
+            profiler = None
+            if args.py_spy and phase == "throughput":
+                out = work.parent / f"profile-{mode}-{round_no}.txt" if args.work is None else work / f"profile-{mode}-{round_no}.txt"
+                profiler = start_py_spy(args.py_spy, server, out)
+            run: UploadRun = asyncio.run(
+                upload_all(server.url + "/legacy/", items, clients=args.clients, auth=auth, observer=observer)
             )
-        if args.py_spy and signed:
-            profiler = start_py_spy(args.py_spy, server, work / f"profile-{mode}-{round_no}.txt")
-        run: UploadRun = asyncio.run(
-            upload_all(
-                server.url + "/legacy/",
-                items,
-                clients=args.clients,
-                auth=("__token__", server.token),
-                observer=observer,
-            )
-        )
-        if profiler is not None:
-            stop_py_spy(profiler)
+            if profiler is not None:
+                stop_py_spy(profiler)
+            ok = run.ok
+            failures = [t for t in run.timings if t.status != 200]
+            observed = [t.observed - t.start for t in ok if t.observed is not None]
+            phases[phase] = {
+                "uploads_ok": len(ok),
+                "uploads_failed": len(failures),
+                "failure_samples": [f"{t.status} {t.error}" for t in failures[:5]],
+                "wall_seconds": round(run.wall, 3),
+                "uploads_per_second": round(len(ok) / run.wall, 2) if run.wall else 0,
+                "request_latency_seconds": summary([t.end - t.start for t in ok]),
+                "observed_publish_latency_seconds": summary(observed),
+                "observed_count": len(observed),
+                "observer": ("timestamp.json -> snapshot -> bin" if signed else "Simple JSON page")
+                if observer
+                else "off",
+                "observer_stats": obs_stats,
+                "publisher": batches_since(data_dir, first_batch),
+            }
         rss = rss_mib(server.process.pid) if server.process else None
     finally:
         server.stop()
-    ok = run.ok
-    failures = [t for t in run.timings if t.status != 200]
-    request_latency = [t.end - t.start for t in ok]
-    observed = [t.observed - t.start for t in ok if t.observed is not None]
-    result: dict[str, object] = {
+    if not args.keep:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    main_phase = phases.get("throughput") or phases["latency"]
+    lat_phase = phases.get("latency") or phases["throughput"]
+    return {
         "mode": mode,
         "round": round_no,
         "server_startup_seconds": round(startup, 2),
-        "uploads_ok": len(ok),
-        "uploads_failed": len(failures),
-        "failure_samples": [f"{t.status} {t.error}" for t in failures[:5]],
-        "wall_seconds": round(run.wall, 3),
-        "uploads_per_second": round(len(ok) / run.wall, 2) if run.wall else 0,
-        "request_latency_seconds": summary(request_latency),
-        "observed_publish_latency_seconds": summary(observed),
-        "observed_count": len(observed),
-        "observer": ("timestamp.json -> snapshot -> bin" if signed else "Simple JSON page")
-        if not args.no_observe
-        else "off",
-        "observer_stats": obs_stats,
-        "publisher": batches_since(data_dir, first_batch),
+        "uploads_per_second": main_phase["uploads_per_second"],
+        "request_latency_seconds": lat_phase["request_latency_seconds"],
+        "observed_publish_latency_seconds": lat_phase["observed_publish_latency_seconds"],
         "server_rss_mib_after": rss,
+        "phases": phases,
     }
-    if not args.keep:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    return result
 
 
 def start_py_spy(py_spy: str, server: EndorseServer, out: Path) -> subprocess.Popen[bytes]:
@@ -190,9 +196,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="alternate unsigned/signed this many times")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--upload-wait", type=float, default=30.0, help="ENDORSE_UPLOAD_WAIT of the servers")
-    parser.add_argument("--poll", type=float, default=0.01, help="observer poll interval (s)")
-    parser.add_argument("--no-observe", action="store_true", help="no independent observer")
+    parser.add_argument("--poll", type=float, default=0.02, help="observer poll interval (s)")
+    parser.add_argument(
+        "--observe",
+        choices=["both", "on", "off"],
+        default="both",
+        help="both: a throughput phase without and a latency phase with the observer, on the same server",
+    )
     parser.add_argument("--py-spy", default="", help="path of py-spy: sample the signed server")
+    parser.add_argument(
+        "--endorse", default="", help="command to run instead of `endorse` (to measure a proposed change)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data folders")
     parser.add_argument("--work", type=Path, default=None, help="folder for data dirs [temp]")
     parser.add_argument("--name", default="bench_upload", help="result file name")
@@ -210,16 +224,16 @@ def main() -> None:
         for mode in ("unsigned", "signed"):
             r = run_mode(mode, work, args, round_no)
             results.append(r)
-            lat = r["request_latency_seconds"]
-            obs = r["observed_publish_latency_seconds"]
-            print(
-                f"  {mode:8s} round {round_no}: {r['uploads_per_second']:7.2f} uploads/s "
-                f"({r['uploads_ok']} ok, {r['uploads_failed']} failed, {r['wall_seconds']} s); "
-                f"request p50 {lat.get('p50')} p99 {lat.get('p99')} s; "  # type: ignore[union-attr]
-                f"observed published p50 {obs.get('p50')} p99 {obs.get('p99')} s; "  # type: ignore[union-attr]
-                f"{r['publisher']['batches']} batches",  # type: ignore[index]
-                flush=True,
-            )
+            for phase, p in r["phases"].items():  # type: ignore[union-attr]
+                lat, obs = p["request_latency_seconds"], p["observed_publish_latency_seconds"]
+                print(
+                    f"  {mode:8s} round {round_no} {phase:10s}: {p['uploads_per_second']:7.2f} uploads/s "
+                    f"({p['uploads_ok']} ok, {p['uploads_failed']} failed, {p['wall_seconds']} s); "
+                    f"request p50 {lat.get('p50')} p99 {lat.get('p99')} s; "
+                    f"observed published p50 {obs.get('p50')} p99 {obs.get('p99')} s "
+                    f"({p['observed_count']} seen); {p['publisher']['batches']} batches",
+                    flush=True,
+                )
 
     def best(mode: str) -> dict[str, object]:
         rows = [r for r in results if r["mode"] == mode]
@@ -254,7 +268,8 @@ def main() -> None:
             "warmup_uploads": args.warmup,
             "upload_wait": args.upload_wait,
             "observer_poll_seconds": args.poll,
-            "observer": not args.no_observe,
+            "observe": args.observe,
+            "endorse_command": args.endorse or "endorse",
             "wheel_bytes": len(wheel_bytes("bench-x-00000", "1.0.0")[1]),
         },
         figures,

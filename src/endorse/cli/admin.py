@@ -404,9 +404,8 @@ def event_sign_file(metadata: Path, keyring: Path, kind: str, yes: bool) -> None
     md = Metadata[Any].from_bytes(metadata.read_bytes())
     signed = md.signed
     if isinstance(signed, Targets) and signed.delegations and signed.delegations.roles:
-        err.print(
-            f"{signed.type} v{signed.version}: delegates to {', '.join(sorted(signed.delegations.roles)[:20])}"
-        )
+        delegated = ", ".join(sorted(signed.delegations.roles)[:20])
+        err.print(f"{signed.type} v{signed.version}: delegates to {delegated}")
     else:
         err.print(f"{signed.type} v{signed.version}, expires {signed.expires.isoformat()}")
     if not yes:
