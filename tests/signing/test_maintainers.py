@@ -141,13 +141,18 @@ def test_below_the_tuf_key_threshold_fails_with_tufs_error_as_cause(
     assert caught.value.maintainers == {"bob"}
 
 
-def test_a_delegation_without_the_map_is_refused(signers: dict[str, Signer]) -> None:
+def test_a_delegation_without_the_map_counts_each_key_as_a_maintainer(
+    signers: dict[str, Signer],
+) -> None:
+    """The index leaves the map out when every maintainer has one key: then keys and
+    maintainers are the same thing, and the TUF threshold is the maintainer threshold."""
     delegator = _delegator(signers)
     role = delegator.get_delegated_role("sampleproject")
     role.unrecognized_fields.pop(MAINTAINERS_FIELD)
-    md = _project_md(signers, "alice-laptop", "bob-laptop")
-    with pytest.raises(InvalidMaintainerMap, match="no valid 'x-endorse-maintainers'"):
-        verify_delegate_maintainers(delegator, "sampleproject", md)
+    policy = MaintainerPolicy.from_role(role)  # type: ignore[arg-type]
+    assert policy.threshold == role.threshold
+    assert sorted(k for ks in policy.maintainers.values() for k in ks) == sorted(role.keyids)
+    assert all(len(ks) == 1 for ks in policy.maintainers.values())
 
 
 def test_tuf_threshold_must_equal_the_maintainer_threshold(signers: dict[str, Signer]) -> None:

@@ -76,6 +76,9 @@ def serve(
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((settings.host, settings.port))
+    # Listen before announcing the address: connections made before uvicorn has
+    # started wait in the backlog instead of being refused.
+    sock.listen(2048)
     bound_port = sock.getsockname()[1]
     base = f"http://{settings.host}:{bound_port}"
     if setup is not None and setup.created:

@@ -13,9 +13,9 @@ from securesystemslib.signer import Key, Signer
 from tuf.api.metadata import Metadata, TargetFile, Targets
 
 from endorse.errors import EndorseError
-from endorse.metadata.delegations import signing_maintainers
 from endorse.metadata.paths import core_metadata_target, file_target
 from endorse.packages.distributions import inspect_distribution
+from endorse.signing.maintainers import count_maintainers
 
 #: How long a developer-signed role version stays valid. Long: developers
 #: sign rarely, and an expired role makes the project uninstallable.
@@ -60,7 +60,7 @@ def build_release(
     if previous is not None:
         md = Metadata[Targets].from_bytes(previous)
         keys, maintainers = claim_keys(project)
-        signers = signing_maintainers(md.signed_bytes, md.signatures, keys, maintainers)
+        signers = count_maintainers(md.signed_bytes, md.signatures, keys, maintainers)
         if len(signers) < int(claim["threshold"]):
             raise EndorseError(
                 f"the current version of {name!r} is not signed by enough maintainers",

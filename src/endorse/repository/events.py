@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from packaging.utils import NormalizedName
 from securesystemslib.signer import Key, Signature, Signer
 from sqlalchemy import select
-from tuf.api.metadata import Delegations, Metadata, Root, Targets
+from tuf.api.metadata import Delegations, Metadata, Role, Root, Targets
 
 from endorse.clock import Clock, SystemClock
 from endorse.errors import EndorseError, NotFound
@@ -318,31 +319,21 @@ def _apply_change(signed: Root | Targets, change: KeyChange) -> str:
             hint="online keys rotate with `endorse admin recover`",
         )
     if isinstance(signed, Root):
-        role_keys = signed.roles.get(change.role)
-        if role_keys is None:
-            raise EventError(f"root has no role {change.role!r}")
-        if change.action == "add" and change.key is not None:
-            signed.add_key(change.key, change.role)
-            return f"{change.role}: add key {change.key.keyid[:12]}"
-        if change.action == "remove" and change.keyid is not None:
-            signed.revoke_key(change.keyid, change.role)
-            return f"{change.role}: remove key {change.keyid[:12]}"
-        if change.action == "threshold" and change.threshold:
-            role_keys.threshold = change.threshold
-            return f"{change.role}: threshold {change.threshold}"
+        roles: Mapping[str, Role] = signed.roles
     else:
         delegations = signed.delegations
-        if delegations is None or delegations.roles is None or change.role not in delegations.roles:
-            raise EventError(f"targets does not delegate to {change.role!r}")
-        if change.action == "add" and change.key is not None:
-            signed.add_key(change.key, change.role)
-            return f"{change.role}: add key {change.key.keyid[:12]}"
-        if change.action == "remove" and change.keyid is not None:
-            signed.revoke_key(change.keyid, change.role)
-            return f"{change.role}: remove key {change.keyid[:12]}"
-        if change.action == "threshold" and change.threshold:
-            delegations.roles[change.role].threshold = change.threshold
-            return f"{change.role}: threshold {change.threshold}"
+        roles = delegations.roles if delegations and delegations.roles else {}
+    if change.role not in roles:
+        raise EventError(f"{signed.type} has no role {change.role!r}")
+    if change.action == "add" and change.key is not None:
+        signed.add_key(change.key, change.role)
+        return f"{change.role}: add key {change.key.keyid[:12]}"
+    if change.action == "remove" and change.keyid is not None:
+        signed.revoke_key(change.keyid, change.role)
+        return f"{change.role}: remove key {change.keyid[:12]}"
+    if change.action == "threshold" and change.threshold:
+        roles[change.role].threshold = change.threshold
+        return f"{change.role}: threshold {change.threshold}"
     raise EventError(f"not a key change: {change}")
 
 

@@ -35,6 +35,7 @@ from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import DelegatedRole, Metadata, Targets
 
 from endorse.errors import EndorseError
+from endorse.metadata.delegations import MAINTAINER_THRESHOLD_FIELD, MAINTAINERS_FIELD
 
 __all__ = [
     "MAINTAINERS_FIELD",
@@ -47,8 +48,7 @@ __all__ = [
     "verify_maintainer_threshold",
 ]
 
-MAINTAINERS_FIELD = "x-endorse-maintainers"
-THRESHOLD_FIELD = "x-endorse-maintainer-threshold"
+THRESHOLD_FIELD = MAINTAINER_THRESHOLD_FIELD
 
 
 class ThresholdNotMet(EndorseError):
@@ -151,7 +151,13 @@ class MaintainerPolicy:
 
     @classmethod
     def from_role(cls, role: DelegatedRole) -> MaintainerPolicy:
-        """Read and check the policy carried by a signed delegation."""
+        """Read and check the policy carried by a signed delegation.
+
+        A delegation without a map has one key per maintainer (the index leaves
+        the map out then, to keep ``claimed`` small): each key is a maintainer.
+        """
+        if MAINTAINERS_FIELD not in role.unrecognized_fields:
+            return cls({f"key:{k}": (k,) for k in role.keyids}, role.threshold)
         raw_map: Any = role.unrecognized_fields.get(MAINTAINERS_FIELD)
         raw_threshold: Any = role.unrecognized_fields.get(THRESHOLD_FIELD)
         if not isinstance(raw_map, dict) or not all(
