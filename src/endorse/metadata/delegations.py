@@ -4,6 +4,7 @@ that makes a threshold count maintainers instead of machines."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from packaging.utils import NormalizedName
 from securesystemslib.signer import Key
@@ -26,20 +27,26 @@ def project_delegation(
     """A terminating delegation of one project's folder to its developers' keys.
 
     The TUF ``threshold`` (distinct keys, what every TUF client checks) equals the
-    maintainer threshold; the signed maintainer map lets endorse's own checks
-    refuse a version signed by several machines of one maintainer.
+    maintainer threshold; when a maintainer has several machine keys, the signed
+    maintainer map lets endorse's own checks refuse a version signed by several
+    machines of one maintainer.
     """
     keyids = sorted({k.keyid for keys in maintainers.values() for k in keys})
+    extra: dict[str, Any] = {}
+    # With one key per maintainer, keys and maintainers count the same: the map
+    # would only add about 140 bytes per project to ``claimed``.
+    if any(len(keys) > 1 for keys in maintainers.values()):
+        extra = {
+            MAINTAINERS_FIELD: {
+                m: sorted(k.keyid for k in keys) for m, keys in maintainers.items()
+            },
+            MAINTAINER_THRESHOLD_FIELD: threshold,
+        }
     return DelegatedRole(
         name=role,
         keyids=keyids,
         threshold=threshold,
         terminating=True,
         paths=[project_paths_pattern(name)],
-        unrecognized_fields={
-            MAINTAINERS_FIELD: {
-                m: sorted(k.keyid for k in keys) for m, keys in maintainers.items()
-            },
-            MAINTAINER_THRESHOLD_FIELD: threshold,
-        },
+        unrecognized_fields=extra,
     )

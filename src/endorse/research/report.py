@@ -362,7 +362,8 @@ def _workload_section(ev: Evaluation, figure: str) -> list[str]:
         "## 3. Administrators' workload",
         "",
         "Every claimed project is one terminating delegation in `claimed` (role `p-<name>`, its"
-        " developer keys and signed maintainer map, path pattern `<prefix>/<name>/*`), created"
+        " developer keys, path pattern `<prefix>/<name>/*`; a signed maintainer map only when a"
+        " maintainer has several machine keys), created"
         " once and then kept, and changed whenever the project's keys change. `claimed` is"
         " signed offline, so each change waits for a signing event.",
         "",
@@ -513,10 +514,11 @@ def _cost_section(ev: Evaluation, size_fig: str, install_fig: str) -> list[str]:
         f" {_claims(cost.snapshot_limit_claims)} claims. Past the first, an unmodified client"
         " refuses `claimed` and so can install *nothing*, claimed or not.",
         f"- Each claimed project costs {cost.claimed_per_project:,.0f} bytes in `claimed` (its"
-        " key, its delegation and its maintainer map) and"
-        f" {cost.snapshot_per_project:,.0f} bytes in `snapshot`. Of those, endorse's signed"
-        f" maintainer map (`x-endorse-maintainers`) is {cost.maintainer_map_per_project:,.0f}"
-        " bytes: it repeats each 64-hex key id. A second developer key (and maintainer) per"
+        " key and its delegation) and"
+        f" {cost.snapshot_per_project:,.0f} bytes in `snapshot`. endorse's signed maintainer"
+        " map (`x-endorse-maintainers`) is written only when a maintainer has more than one"
+        f" machine key; in this base case it adds {cost.maintainer_map_per_project:,.0f}"
+        " bytes. A second developer key (and maintainer) per"
         f" project adds {cost.second_key_per_project:,.0f} bytes (measured at"
         f" {two.claims:,} claims: {_mb(two.claimed)} instead of"
         f" {_mb(next(s.grown.claimed for s in cost.measured if s.claims == two.claims))})."
@@ -552,8 +554,8 @@ def _cost_section(ev: Evaluation, size_fig: str, install_fig: str) -> list[str]:
             f" `.metadata` target), 2 listings per project, {layout.total_projects:,} projects:"
             f" {f.targets_per_bin} targets per bin (all projects unclaimed: an upper bound).",
             "One distinct Ed25519 developer key per claimed project, threshold 1, built with the"
-            " publisher's `project_delegation` (so with the signed maintainer map, one"
-            " 8-character maintainer name per key); claimed names are the real top names"
+            " publisher's `project_delegation` (one key per maintainer, so without a maintainer"
+            " map); claimed names are the real top names"
             " (beyond the list: listed names with a suffix).",
             f"Versions written into snapshot: bins {layout.bin_version:,}, project roles"
             f" {layout.project_role_version}, offline roles {layout.offline_role_version}"
