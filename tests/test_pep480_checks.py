@@ -3,6 +3,7 @@ maintainers, not machines."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -244,4 +245,67 @@ def test_revoked_key_no_longer_signs(
     fresh = server.updater(tmp_path / "client2")
     fresh.refresh()
     assert fresh.get_targetinfo(old_file) is not None
+    assert fresh.get_targetinfo(file_target("checked-pkg", wheel.name)) is not None  # type: ignore[arg-type]
+
+
+def test_stolen_password_cannot_replace_revoked_keys(
+    server: IndexServer, project: tuple[IndexClient, CryptoSigner], tmp_path: Path
+) -> None:
+    """With every key of an account revoked, its credentials alone register nothing:
+    an administrator does, after checking with the maintainer out of band. A
+    project-scoped token never manages keys."""
+    client, signer = project
+    scoped = server.admin("token", "create", "demo", "--project", "checked-pkg").stdout.strip()
+    with pytest.raises(EndorseError, match="project-scoped token cannot manage developer keys"):
+        IndexClient(server.url, "__token__", scoped).register_key(new_signer().public_key)
+    client.revoke_key(signer.public_key.keyid)
+    thief = new_signer()
+    with pytest.raises(EndorseError, match="every key of this account was revoked"):
+        client.register_key(thief.public_key)
+    replacement = new_signer()
+    public = tmp_path / "new.pub.json"
+    public.write_text(
+        json.dumps({"keyid": replacement.public_key.keyid, "key": replacement.public_key.to_dict()})
+    )
+    assert "registered key" in server.admin("register-key", "demo", str(public), "--yes").stdout
+    md = build_release(client.project("checked-pkg"), [], previous=None)
+    sign_release(md, replacement)
+    assert client.submit_release("checked-pkg", md.to_bytes(), [])["state"] == "accepted"
+
+
+def test_compromised_key_of_claimed_project_removed_in_next_event(
+    server: IndexServer, project: tuple[IndexClient, CryptoSigner], tmp_path: Path
+) -> None:
+    """An administrator revokes a developer key of a claimed project: the index
+    refuses it at once, and the next signing event takes it out of `claimed`."""
+    from tests.pep480 import run_signing_event
+
+    client, signer = project
+    assert run_signing_event(server)["moved"] == ["checked-pkg"]
+    spare = new_signer()
+    statement, signature = endorse_new_key(spare.public_key, "demo", descriptor(signer), signer)
+    client.register_key(spare.public_key, statement=statement.to_dict(), signature=signature)
+    # Not yet in the published `claimed`: a release signed only by it is refused.
+    wheel = make_wheel(tmp_path / "w", "checked-pkg", "2.0")
+    early = build_release(
+        client.project("checked-pkg"), [wheel], previous=client.role_metadata("p-checked-pkg", 1)
+    )
+    sign_release(early, spare)
+    with pytest.raises(EndorseError, match="not a registered key of a maintainer"):
+        client.submit_release("checked-pkg", early.to_bytes(), [wheel])
+
+    server.admin("revoke-key", signer.public_key.keyid, "--yes")
+    assert run_signing_event(server)["keys_changed"] == ["checked-pkg"]
+    updater = server.updater(tmp_path / "client")
+    updater.refresh()
+    with pytest.raises(UnsignedMetadataError):  # v1 was signed by the revoked key only
+        updater.get_targetinfo(file_target("checked-pkg", "checked_pkg-1.0-py3-none-any.whl"))  # type: ignore[arg-type]
+    claimed = Metadata[Targets].from_file(str(tmp_path / "client" / "metadata" / "claimed.json"))
+    assert claimed.signed.delegations.roles["p-checked-pkg"].keyids == [spare.public_key.keyid]  # type: ignore[union-attr, index]
+    resigned = build_release(client.project("checked-pkg"), [wheel], previous=None)
+    sign_release(resigned, spare)
+    assert client.submit_release("checked-pkg", resigned.to_bytes(), [wheel])["state"] == "accepted"
+    wait_for_role(client, "checked-pkg", 2)
+    fresh = server.updater(tmp_path / "client2")
+    fresh.refresh()
     assert fresh.get_targetinfo(file_target("checked-pkg", wheel.name)) is not None  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ from endorse.cli._console import (
 )
 from endorse.demo import ensure_repository
 from endorse.errors import EndorseError, NotFound
-from endorse.repository.claims import parse_key, revoke_key
+from endorse.repository.claims import parse_key, register_key, revoke_key
 from endorse.repository.events import EventStatus, KeyChange, SigningEvents
 from endorse.repository.importer import import_directory
 from endorse.repository.keys import Keyring
@@ -611,3 +611,28 @@ def event_prepare_keys(
     _print_event(status)
     for line in status.summary.get("changes", []):
         out.print(f"  {line}", highlight=False)
+
+
+@admin.command("register-key")
+@click.argument("username")
+@click.argument("public_key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@data_dir_option
+@reports_errors
+def admin_register_key(username: str, public_key: Path, yes: bool, data_dir: Path | None) -> None:
+    """Register a developer key for a user whose keys were all revoked.
+
+    Check the key with its owner out of band first: this is the step a stolen
+    password must not be able to take.
+
+    \b
+    Example:
+      endorse admin register-key alice alice-new-laptop.pub.json
+    """
+    key = parse_key(json.loads(public_key.read_text()))
+    if not yes:
+        click.confirm(f"Register key {key.keyid[:12]} for {username}?", abort=True, err=True)
+    register_key(
+        _services(data_dir).db, None, key, label="registered by an administrator", username=username
+    )
+    out.print(f"registered key {key.keyid[:12]} for {username}")

@@ -214,6 +214,7 @@ def claim(
 @_index_option
 @_key_option
 @click.option("--resign", is_flag=True, help="Sign what the index holds (after a key revocation).")
+@click.option("--project", default=None, help="The project (when re-signing without new files).")
 @_keys_dir_option
 @_stdin_option
 @reports_errors
@@ -222,6 +223,7 @@ def upload(
     index: str,
     key_name: str,
     resign: bool,
+    project: str | None,
     keys_dir: Path | None,
     passphrase_stdin: bool,
 ) -> None:
@@ -231,17 +233,21 @@ def upload(
     Example:
       endorse upload dist/* --key laptop
     """
-    if not files:
-        raise click.UsageError("give the distribution files to upload")
+    if not files and not project:
+        raise click.UsageError("give the distribution files to upload (or --project with --resign)")
     client = _client(index)
-    name = _project_of(files)
-    project = client.project(name)
-    if not project["claim"]:
+    name = canonicalize_name(project) if project else _project_of(files)
+    info = client.project(name)
+    if not info["claim"]:
         raise EndorseError(
             f"{name!r} is not claimed", hint="upload with twine, or `endorse claim` it"
         )
-    previous = None if resign else _previous(client, project["claim"])
-    md = build_release(project, list(files), previous=previous)
+    previous = None if resign else _previous(client, info["claim"])
+    md = build_release(info, list(files), previous=previous)
+    if resign:
+        err.print(f"re-signing {len(md.signed.targets)} targets as the index reports them:")
+        for path in sorted(md.signed.targets):
+            err.print(f"  {path}", highlight=False)
     with _signer(key_name, keys_dir, passphrase_stdin) as (_descriptor, signer):
         sign_release(md, signer)
     _report(client.submit_release(name, md.to_bytes(), list(files)), name)

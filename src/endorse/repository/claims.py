@@ -58,30 +58,56 @@ def parse_key(raw: Any) -> Key:
 
 def register_key(
     db: Database,
-    identity: Identity,
+    identity: Identity | None,
     key: Key,
     *,
     label: str = "",
     statement: Mapping[str, Any] | None = None,
     signature: Signature | None = None,
+    username: str | None = None,
 ) -> str:
     """Register a maintainer's machine key.
 
-    The first key of an account needs only the account's credentials. Every
-    further key must come with an add-key statement (``endorse key
-    endorse-machine``) signed by an already registered key of the same
-    maintainer, so that a stolen password alone cannot add a key.
+    The very first key of an account needs only the account's credentials
+    (not a project-scoped token). Every further key must come with an add-key
+    statement (``endorse key endorse-machine``) signed by a registered key of
+    the same maintainer, so that a stolen password alone cannot add a key.
+    Once an account had keys and all are revoked, only an administrator
+    (``identity`` None, ``username`` given) registers its next key.
     """
     with db.session() as session:
+        if identity is None:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound(f"no user {username!r}")
+            identity = Identity(user.id, user.username, None, "admin")
+            administrator = True
+        else:
+            administrator = False
+            if identity.token_projects is not None:
+                raise PermissionDenied(
+                    "a project-scoped token cannot manage developer keys",
+                    hint="use your password or an unscoped token",
+                )
         if session.scalar(select(DeveloperKey).where(DeveloperKey.keyid == key.keyid)):
             raise ClaimError(f"key {key.keyid[:12]} is already registered")
+        had_keys = (
+            session.scalar(select(DeveloperKey.id).where(DeveloperKey.user_id == identity.user_id))
+            is not None
+        )
         existing = session.scalars(
             select(DeveloperKey).where(
                 DeveloperKey.user_id == identity.user_id, DeveloperKey.revoked.is_(None)
             )
         ).all()
         added_by = None
-        if existing:
+        if had_keys and not existing and not administrator:
+            raise PermissionDenied(
+                "every key of this account was revoked: a stolen password must not be "
+                "enough to add a new one",
+                hint="ask an administrator: `endorse admin register-key USER KEY.json`",
+            )
+        if existing and not administrator:
             if signature is None or statement is None:
                 raise PermissionDenied(
                     "adding another machine's key needs a signature by one of your registered keys",
@@ -130,6 +156,8 @@ def revoke_key(db: Database, keyid: str, *, identity: Identity | None) -> list[s
         row = session.scalar(select(DeveloperKey).where(DeveloperKey.keyid == keyid))
         if row is None or row.revoked is not None:
             raise NotFound(f"no active developer key {keyid[:12]}")
+        if identity is not None and identity.token_projects is not None:
+            raise PermissionDenied("a project-scoped token cannot manage developer keys")
         if identity is not None and row.user_id != identity.user_id:
             raise PermissionDenied(f"key {keyid[:12]} is not one of your keys")
         row.revoked = utcnow()

@@ -101,11 +101,12 @@ class SigningEvents:
         assert delegations.roles is not None  # noqa: S101 - set just above
         moved: list[str] = []
         changed: list[str] = []
+        fingerprints: dict[str, list[str]] = {}
         with self.db.session() as session:
             if session.scalar(select(SigningEvent.id).where(SigningEvent.state.in_([OPEN, READY]))):
                 raise EventError(
                     "another signing event is open",
-                    hint="publish or cancel it first (`endorse admin event list`)",
+                    hint="publish it first (`endorse admin event list`)",
                 )
             rows = session.execute(
                 select(ProjectClaim, Project.name).join(
@@ -126,6 +127,7 @@ class SigningEvents:
                 else:
                     changed.append(name)
                 maintainers = claim_keys(session, claim.project_id)
+                fingerprints[name] = _fingerprint(maintainers, claim.threshold)
                 role = project_role_name(name, CLAIMED_STATE)
                 delegations.roles[role] = project_delegation(
                     role, name, maintainers, claim.threshold
@@ -136,7 +138,11 @@ class SigningEvents:
             delegations.keys = {k: v for k, v in delegations.keys.items() if k in used}
             claimed.version = current.signed.version + 1
             claimed.expires = self.clock.now() + self.settings.expiry.claimed
-            summary: dict[str, Any] = {"moved": sorted(moved), "keys_changed": sorted(changed)}
+            summary: dict[str, Any] = {
+                "moved": sorted(moved),
+                "keys_changed": sorted(changed),
+                "fingerprints": fingerprints,
+            }
             event = SigningEvent(
                 role=CLAIMED, version=claimed.version, blob_key="", summary=summary
             )
@@ -151,10 +157,10 @@ class SigningEvents:
     def prepare_keys(self, role: str, changes: list[KeyChange]) -> EventStatus:
         """The next root or targets: keys added or removed, thresholds set, expiry renewed.
 
-        ``role`` is ``root`` (changes to root, targets, snapshot or timestamp
-        keys; signed by a threshold of the old AND the new root keys) or
-        ``targets`` (changes to the keys of claimed, recently-claimed or
-        unclaimed; signed by the targets keys).
+        ``role`` is ``root`` (changes to the root and targets keys; signed by a
+        threshold of the old AND the new root keys) or ``targets`` (changes to
+        the claimed keys; signed by the targets keys). Online keys rotate with
+        ``endorse admin recover``.
         """
         if role not in (ROOT, TARGETS):
             raise EventError(f"key events are for root or targets, not {role!r}")
@@ -288,10 +294,18 @@ class SigningEvents:
                 if claim is None:
                     continue
                 claim.state = CLAIMED_STATE
-                claim.delegation_dirty = False
+                # Keys that changed after the event was prepared wait for the next one.
+                signed_for = status.summary.get("fingerprints", {}).get(project.name)
+                current = _fingerprint(claim_keys(session, project.id), claim.threshold)
+                claim.delegation_dirty = signed_for != current
                 session.add(QueueEntry(project_id=project.id))
         logger.info("signing event %d is ready to publish", event_id)
         return self.status(event_id)
+
+
+def _fingerprint(maintainers: Mapping[str, list[Key]], threshold: int) -> list[str]:
+    """What a project's delegation says: its key ids and threshold (JSON-friendly)."""
+    return [*sorted(k.keyid for keys in maintainers.values() for k in keys), f"t={threshold}"]
 
 
 @dataclass(frozen=True)

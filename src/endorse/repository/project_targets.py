@@ -111,6 +111,8 @@ def build_claimed_project_targets(
     signed = role.targets if role is not None else {}
     listed = []
     for f in files:
+        if f.removed:
+            continue
         target = signed.get(file_target(name, f.filename))
         if target is None or target.hashes.get("sha256") != f.sha256:
             continue

@@ -15,7 +15,8 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -30,15 +31,18 @@ from endorse.accounts.service import Identity
 from endorse.clock import Clock, SystemClock
 from endorse.errors import NotFound, PermissionDenied, UploadRejected
 from endorse.metadata.paths import LISTING_FILENAMES, parse_target_path, project_prefix
+from endorse.metadata.roles import CLAIMED
 from endorse.metadata.trust import TrustLevel
 from endorse.packages.distributions import Distribution, inspect_distribution
 from endorse.repository.claims import (
+    CLAIMED_STATE,
     PENDING,
     RECENTLY_CLAIMED_STATE,
     ClaimInfo,
     claim_info,
 )
 from endorse.repository.project_targets import target_key
+from endorse.repository.published import PublishedMetadata
 from endorse.storage.blobs import BlobStore
 from endorse.storage.db import (
     ClaimMaintainer,
@@ -56,6 +60,8 @@ from endorse.uploads import _file_record, store_distribution
 logger = logging.getLogger(__name__)
 
 ACCEPTED = "accepted"
+#: Longest validity a developer may give a project role version.
+MAX_ROLE_LIFETIME = timedelta(days=731)
 
 
 class ReleaseRejected(UploadRejected):
@@ -143,6 +149,7 @@ class Releases:
                 f"the project is at version {info.version}",
                 status=409,
             )
+        self._check_expiry(md.signed)
         for signature in signatures:
             md.signatures[signature.keyid] = signature
         signed_by = self._check_signatures(md, info, partial_ok=True)
@@ -210,12 +217,27 @@ class Releases:
                 .limit(1)
             )
         previous = _parse(self.store.get(latest)).signed if latest else None
+        if info.state == CLAIMED_STATE:
+            info = self._as_published(info)
         return info, previous, existing
+
+    def _as_published(self, info: ClaimInfo) -> ClaimInfo:
+        """Only keys that the published ``claimed`` delegates to count for a claimed
+        project: keys registered since the last signing event wait for the next."""
+        role = PublishedMetadata(self.store, timestamp_ttl=0).role(CLAIMED).signed
+        roles = role.delegations.roles if role.delegations else None
+        delegated = roles.get(info.role) if roles else None
+        if delegated is None:
+            return info
+        keyids = set(delegated.keyids)
+        maintainers = {
+            m: [k for k in keys if k.keyid in keyids] for m, keys in info.maintainers.items()
+        }
+        return replace(info, maintainers=maintainers)
 
     def _check_metadata(self, md: Metadata[Targets], info: ClaimInfo) -> None:
         targets = md.signed
-        if targets.is_expired(self.clock.now()):
-            raise ReleaseRejected(f"the signed metadata expired at {targets.expires.isoformat()}")
+        self._check_expiry(targets)
         if targets.version != info.version + 1:
             raise ReleaseRejected(
                 f"version must increase by one: got {targets.version}, the project's role "
@@ -242,6 +264,17 @@ class Releases:
                 )
             if "sha256" not in targets.targets[path].hashes:
                 raise ReleaseRejected(f"target {path!r} has no sha256 hash")
+
+    def _check_expiry(self, targets: Targets) -> None:
+        now = self.clock.now()
+        if targets.is_expired(now):
+            raise ReleaseRejected(f"the signed metadata expired at {targets.expires.isoformat()}")
+        if targets.expires > now + MAX_ROLE_LIFETIME:
+            raise ReleaseRejected(
+                f"the signed metadata expires {targets.expires.isoformat()}, more than "
+                f"{MAX_ROLE_LIFETIME.days} days ahead",
+                hint="an old version could be replayed to new clients until it expires",
+            )
 
     def _check_files(
         self,

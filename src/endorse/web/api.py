@@ -36,9 +36,13 @@ from endorse.repository.releases import Releases
 from endorse.services import Services
 from endorse.storage.db import File, Project
 from endorse.web.auth import authenticate
+from endorse.web.upload import limited_receive
 
 #: A release may carry this many files at most.
 MAX_RELEASE_FILES = 100
+#: A release's whole body may be this many times the file size limit.
+RELEASE_SIZE_FACTOR = 4
+MAX_METADATA_BYTES = 10 * 1024 * 1024
 
 
 class DeveloperApi:
@@ -149,6 +153,11 @@ class DeveloperApi:
         """A signed release: ``metadata`` (the signed role) and ``content`` file parts."""
         identity = await self._identity(request)
         limit = self.services.settings.max_upload_bytes
+        body_limit = limit * RELEASE_SIZE_FACTOR
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > body_limit:
+            raise UploadRejected(f"Release too large: the limit is {body_limit} bytes.", status=413)
+        request = Request(request.scope, limited_receive(request.receive, body_limit))
         try:
             form = await request.form(max_files=MAX_RELEASE_FILES + 1, max_part_size=1 << 20)
         except MultiPartException as e:
@@ -157,7 +166,9 @@ class DeveloperApi:
             metadata = form.get("metadata")
             if not isinstance(metadata, UploadFile):
                 raise UploadRejected("the release has no 'metadata' part (the signed role)")
-            raw = await metadata.read()
+            raw = await metadata.read(MAX_METADATA_BYTES + 1)
+            if len(raw) > MAX_METADATA_BYTES:
+                raise UploadRejected("the signed metadata is larger than 10 MB", status=413)
             contents = [c for c in form.getlist("content") if isinstance(c, UploadFile)]
             with tempfile.TemporaryDirectory(dir=self.services.upload_tmp) as tmp:
                 uploads: list[tuple[str, Path]] = []

@@ -113,19 +113,7 @@ class UploadEndpoint:
         )
 
     def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-        limit = self.limit + FORM_OVERHEAD
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise self._too_large()
-            return message
-
-        return limited_receive
+        return limited_receive(receive, self.limit + FORM_OVERHEAD, self._too_large())
 
     def _authenticate(self, request: Request) -> Identity:
         return authenticate(request, self.services.accounts)
@@ -204,6 +192,24 @@ class UploadEndpoint:
     def _is_published(self, file_id: int) -> bool:
         with self.services.db.read_session() as session:
             return session.scalar(select(File.published).where(File.id == file_id)) is not None
+
+
+def limited_receive(receive: Receive, limit: int, error: UploadRejected | None = None) -> Receive:
+    """Count a request body as it arrives; raise ``error`` (413) past ``limit`` bytes."""
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise error or UploadRejected(
+                    f"Request too large: the limit is {limit} bytes.", status=413
+                )
+        return message
+
+    return counted
 
 
 def _text(form: FormData, field: str) -> str:
