@@ -1,0 +1,146 @@
+"""Attackers of the verifying client, with exactly the powers the TUF spec gives them.
+
+:class:`Mirror` is a mirror (or CDN, or network attacker) between the client
+and the index: it passes requests through to the index and can alter, replay,
+pad or withhold any response, but holds no key.
+
+:class:`KeyHolder` extends the stolen-online-keys attacker of
+``tests/attacks/attacker.py`` with forgeries it serves to one victim through a
+mirror, without writing them to the index (fast-forward, and a timestamp that
+names an old snapshot).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+from tuf.api.metadata import Metadata, MetaFile, Snapshot, Timestamp
+from tuf.api.serialization.json import JSONSerializer
+
+from endorse.metadata.roles import SNAPSHOT, TIMESTAMP
+from tests.attacks.attacker import OnlineKeyAttacker
+
+Change = Callable[[bytes], bytes]
+
+
+class Mirror:
+    """A pass-through mirror of an index whose answers an attacker can rewrite."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self._rules: list[tuple[re.Pattern[str], Change]] = []
+        self.requests: list[str] = []
+        self._http = httpx.Client(timeout=60)
+        mirror = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                mirror.requests.append(self.path)
+                status, body, content_type = mirror.answer(self.path)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.running = True
+
+    @property
+    def url(self) -> str:
+        """The mirror's base URL (what the victim passes as ``--index``)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def fetch(self, path: str) -> bytes:
+        """What the index serves at ``path`` now (to record it for a replay)."""
+        response = self._http.get(self.upstream + path)
+        response.raise_for_status()
+        return response.content
+
+    def answer(self, path: str) -> tuple[int, bytes, str]:
+        """The upstream's answer, after the attacker's rules."""
+        rules = [change for pattern, change in self._rules if pattern.search(path)]
+        response = self._http.get(self.upstream + path)
+        body = response.content
+        status = response.status_code
+        for change in rules:
+            body = change(body)
+            status = 200
+        return status, body, response.headers.get("content-type", "application/octet-stream")
+
+    def tamper(self, pattern: str, change: Change) -> None:
+        """Rewrite every answer whose path matches ``pattern`` (a regular expression)."""
+        self._rules.append((re.compile(pattern), change))
+
+    def serve(self, pattern: str, data: bytes) -> None:
+        """Answer paths matching ``pattern`` with fixed bytes (a replay)."""
+        self.tamper(pattern, lambda _old: data)
+
+    def honest(self) -> None:
+        """Stop attacking."""
+        self._rules.clear()
+
+    def stop(self) -> None:
+        """Go away: connections are refused from now on."""
+        if self.running:
+            self._server.shutdown()
+            self._server.server_close()
+            self._http.close()
+            self.running = False
+
+
+class KeyHolder(OnlineKeyAttacker):
+    """Holds every online key; signs forgeries for one victim, leaving the index alone."""
+
+    def _sign(self, role: str, md: Metadata[Any]) -> bytes:
+        self.repo.sign(role, md)
+        return md.to_bytes(JSONSerializer(compact=True))
+
+    def fast_forward(self, jump: int) -> dict[str, bytes]:
+        """A snapshot and a timestamp ``jump`` versions ahead, validly signed:
+        ``{mirror path pattern: bytes}``."""
+        self.repo.load()
+        snapshot_md = self.repo.open(SNAPSHOT)
+        assert isinstance(snapshot_md.signed, Snapshot)
+        snapshot_md.signed.version += jump
+        snapshot = self._sign(SNAPSHOT, snapshot_md)
+        timestamp_md = self.repo.open(TIMESTAMP)
+        assert isinstance(timestamp_md.signed, Timestamp)
+        timestamp_md.signed.version += jump
+        timestamp_md.signed.snapshot_meta = MetaFile(
+            snapshot_md.signed.version,
+            len(snapshot),
+            {"sha256": hashlib.sha256(snapshot).hexdigest()},
+        )
+        timestamp = self._sign(TIMESTAMP, timestamp_md)
+        return {
+            r"/tuf/metadata/timestamp\.json$": timestamp,
+            rf"/tuf/metadata/{snapshot_md.signed.version}\.snapshot\.json$": snapshot,
+        }
+
+    def timestamp_for_snapshot(self, snapshot_version: int) -> bytes:
+        """A new, validly signed timestamp that names an old (stored) snapshot."""
+        self.repo.load()
+        old = self.store.get(f"metadata/{snapshot_version}.snapshot.json")
+        timestamp_md = self.repo.open(TIMESTAMP)
+        assert isinstance(timestamp_md.signed, Timestamp)
+        timestamp_md.signed.version += 1
+        timestamp_md.signed.snapshot_meta = MetaFile(
+            snapshot_version, len(old), {"sha256": hashlib.sha256(old).hexdigest()}
+        )
+        return self._sign(TIMESTAMP, timestamp_md)
