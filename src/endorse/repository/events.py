@@ -41,7 +41,6 @@ from endorse.storage.db import (
     Project,
     ProjectClaim,
     ProjectRoleVersion,
-    QueueEntry,
     SigningEvent,
     utcnow,
 )
@@ -298,7 +297,6 @@ class SigningEvents:
                 signed_for = status.summary.get("fingerprints", {}).get(project.name)
                 current = _fingerprint(claim_keys(session, project.id), claim.threshold)
                 claim.delegation_dirty = signed_for != current
-                session.add(QueueEntry(project_id=project.id))
         logger.info("signing event %d is ready to publish", event_id)
         return self.status(event_id)
 
