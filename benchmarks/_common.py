@@ -55,8 +55,7 @@ def machine() -> dict[str, object]:
             if line.startswith("MemTotal:"):
                 mem_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
     except OSError:
-        pass
-    commit = ""
+        mem_gib = None
     try:
         commit = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
@@ -65,9 +64,15 @@ def machine() -> dict[str, object]:
             check=False,
         ).stdout.strip()
     except OSError:
-        pass
+        commit = ""
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = []
     return {
         "nproc": os.cpu_count(),
+        # Other work on the machine skews every figure: the load when the result was written.
+        "load_average_1_5_15m_at_end": load,
         "cpu_model": cpu,
         "memory_gib": mem_gib,
         "python": platform.python_version(),
@@ -76,7 +81,9 @@ def machine() -> dict[str, object]:
     }
 
 
-def write_result(name: str, parameters: dict[str, object], figures: dict[str, object], **extra: object) -> Path:
+def write_result(
+    name: str, parameters: dict[str, object], figures: dict[str, object], **extra: object
+) -> Path:
     """Write ``results/<name>.json`` atomically and return its path."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     doc = {
@@ -210,20 +217,23 @@ def start_endorse(
     server.process = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=log, text=True, env=server.env
     )
-    line = _first_line(server.process, timeout)
-    if "serving on" not in line:
-        server.stop()
-        raise RuntimeError(f"endorse serve did not start (see {log_path}): {line!r}")
-    server.url = line.split("serving on", 1)[1].strip()
-    if unsigned:
-        # No demo repository (and so no demo token) without TUF: make a token.
-        server.token = _bench_token(data_dir)
-    else:
-        creds = data_dir / "DEMO-CREDENTIALS.txt"
-        for row in creds.read_text().splitlines():
-            if row.startswith("password:"):
-                server.token = row.split(":", 1)[1].strip()
-    _wait_http(server.url + "/health", timeout=30)
+    try:
+        line = _first_line(server.process, timeout)
+        if "serving on" not in line:
+            raise RuntimeError(f"endorse serve did not start (see {log_path}): {line!r}")
+        server.url = line.split("serving on", 1)[1].strip()
+        if unsigned:
+            # No demo repository (and so no demo token) without TUF: make a token.
+            server.token = _bench_token(data_dir)
+        else:
+            creds = data_dir / "DEMO-CREDENTIALS.txt"
+            for row in creds.read_text().splitlines():
+                if row.startswith("password:"):
+                    server.token = row.split(":", 1)[1].strip()
+        _wait_http(server.url + "/health", timeout=30)
+    except BaseException:
+        server.stop()  # never leave a server behind
+        raise
     return server
 
 
@@ -235,7 +245,9 @@ def _bench_token(data_dir: Path) -> str:
     from endorse.services import Services
     from endorse.settings import Settings
 
-    settings = Settings(data_dir=data_dir, tuf_enabled=False, password_memory_kib=256, password_iterations=1)
+    settings = Settings(
+        data_dir=data_dir, tuf_enabled=False, password_memory_kib=256, password_iterations=1
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         services = Services.open(settings)
@@ -248,7 +260,12 @@ def _bench_token(data_dir: Path) -> str:
 
 
 def start_pypiserver(
-    packages: Path, log_path: Path, *, server: str = "auto", pythonpath: str = "", timeout: float = 60
+    packages: Path,
+    log_path: Path,
+    *,
+    server: str = "auto",
+    pythonpath: str = "",
+    timeout: float = 60,
 ) -> Server:
     """Start pypiserver (no auth, no PyPI fallback) on a free port of 127.0.0.1."""
     port = free_port()
@@ -272,7 +289,46 @@ def start_pypiserver(
     srv = Server(argv, env, log_path, url=f"http://127.0.0.1:{port}")
     log = log_path.open("a")
     srv.process = subprocess.Popen(argv, stdout=log, stderr=log, text=True, env=env)
-    _wait_http(srv.url + "/health", timeout=timeout, process=srv.process)
+    try:
+        _wait_http(srv.url + "/health", timeout=timeout, process=srv.process)
+    except BaseException:
+        srv.stop()
+        raise
+    return srv
+
+
+_WAITRESS_LAUNCHER = """
+import sys
+import pathlib
+import pypiserver
+import waitress
+
+app = pypiserver.app(
+    roots=[pathlib.Path(sys.argv[1])], authenticate=[], password_file=".", disable_fallback=True
+)
+waitress.serve(app, host="127.0.0.1", port=int(sys.argv[2]), threads=int(sys.argv[3]), _quiet=True)
+"""
+
+
+def start_pypiserver_waitress(
+    packages: Path, log_path: Path, *, pythonpath: str = "", threads: int = 8, timeout: float = 60
+) -> Server:
+    """pypiserver's WSGI app under waitress (its docs' production set-up), no auth, no fallback.
+
+    pypiserver 2.x's own ``--server`` choices no longer include waitress, so
+    the app is built with ``pypiserver.app(...)`` and served by ``waitress.serve``.
+    """
+    port = free_port()
+    argv = [str(BIN / "python"), "-c", _WAITRESS_LAUNCHER, str(packages), str(port), str(threads)]
+    env = tool_env({"PYTHONPATH": pythonpath} if pythonpath else None)
+    srv = Server(argv, env, log_path, url=f"http://127.0.0.1:{port}")
+    log = log_path.open("a")
+    srv.process = subprocess.Popen(argv, stdout=log, stderr=log, text=True, env=env)
+    try:
+        _wait_http(srv.url + "/health", timeout=timeout, process=srv.process)
+    except BaseException:
+        srv.stop()
+        raise
     return srv
 
 
@@ -329,13 +385,14 @@ def wheel_bytes(name: str, version: str, deps: Iterable[str] = ()) -> tuple[str,
     never touching the disk, so that 100,000 of them take seconds.
     """
     dist = name.lower().replace("-", "_").replace(".", "_")
-    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     meta += [f"Requires-Dist: {d}" for d in deps]
     files: dict[str, bytes] = {
         f"{dist}/__init__.py": f"VERSION = {version!r}\n".encode(),
         f"{dist}-{version}.dist-info/METADATA": ("\n".join(meta) + "\n\n").encode(),
         f"{dist}-{version}.dist-info/WHEEL": (
-            b"Wheel-Version: 1.0\nGenerator: endorse-bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+            b"Wheel-Version: 1.0\nGenerator: endorse-bench\n"
+            b"Root-Is-Purelib: true\nTag: py3-none-any\n"
         ),
     }
     record_path = f"{dist}-{version}.dist-info/RECORD"

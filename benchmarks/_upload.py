@@ -8,6 +8,7 @@ code posts to endorse's ``/legacy/`` and to pypiserver's ``/``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -131,7 +132,9 @@ async def upload_all(
 # -- independent "is it published yet" observers ---------------------------------------
 
 
-def tuf_observer(base_url: str, poll: float = 0.02, grace: float = 35.0) -> tuple[Observer, dict[str, float]]:
+def tuf_observer(
+    base_url: str, poll: float = 0.02, grace: float = 35.0
+) -> tuple[Observer, dict[str, float]]:
     """Watch ``timestamp.json``; for each new version find which pending files it covers.
 
     A file counts as published when a timestamp leads (through snapshot and
@@ -142,7 +145,12 @@ def tuf_observer(base_url: str, poll: float = 0.02, grace: float = 35.0) -> tupl
     of the first version that covers it, so a slow check never delays a time.
     The poll interval bounds the error (the time is an upper bound).
     """
-    stats: dict[str, float] = {"timestamps_seen": 0, "snapshots_checked": 0, "bin_fetches": 0, "polls": 0}
+    stats: dict[str, float] = {
+        "timestamps_seen": 0,
+        "snapshots_checked": 0,
+        "bin_fetches": 0,
+        "polls": 0,
+    }
 
     async def observe(timings: list[Timing], done: asyncio.Event) -> None:
         meta = base_url + "/tuf/metadata/"
@@ -160,7 +168,9 @@ def tuf_observer(base_url: str, poll: float = 0.02, grace: float = 35.0) -> tupl
                     version = ts["signed"]["version"]
                     if version != last:
                         last = version
-                        seen.append((version, ts["signed"]["meta"]["snapshot.json"]["version"], now))
+                        seen.append(
+                            (version, ts["signed"]["meta"]["snapshot.json"]["version"], now)
+                        )
                         stats["timestamps_seen"] += 1
                         new_version.set()
                     await asyncio.sleep(poll)
@@ -178,17 +188,19 @@ def tuf_observer(base_url: str, poll: float = 0.02, grace: float = 35.0) -> tupl
 
             try:
                 while True:
-                    pending = [t for t in timings if t.start and t.observed is None and t.status in (0, 200)]
+                    pending = [
+                        t
+                        for t in timings
+                        if t.start and t.observed is None and t.status in (0, 200)
+                    ]
                     if done.is_set():
                         done_at = done_at or time.perf_counter()
                         if not pending or time.perf_counter() - done_at > grace:
                             return
                     if checked >= len(seen):
                         new_version.clear()
-                        try:
+                        with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(new_version.wait(), 0.5)
-                        except TimeoutError:
-                            pass
                         continue
                     _ts_version, snap_v, first_seen = seen[checked]
                     checked += 1
@@ -201,7 +213,9 @@ def tuf_observer(base_url: str, poll: float = 0.02, grace: float = 35.0) -> tupl
                     roles = snap["signed"]["meta"]
                     if succinct is None:
                         uv = roles["unclaimed.json"]["version"]
-                        unclaimed = json.loads((await client.get(f"{meta}{uv}.unclaimed.json")).content)
+                        unclaimed = json.loads(
+                            (await client.get(f"{meta}{uv}.unclaimed.json")).content
+                        )
                         succinct = SuccinctRoles.from_dict(
                             dict(unclaimed["signed"]["delegations"]["succinct_roles"])
                         )
@@ -222,7 +236,9 @@ def tuf_observer(base_url: str, poll: float = 0.02, grace: float = 35.0) -> tupl
     return observe, stats
 
 
-def simple_observer(base_url: str, poll: float = 0.01, grace: float = 35.0) -> tuple[Observer, dict[str, float]]:
+def simple_observer(
+    base_url: str, poll: float = 0.01, grace: float = 35.0
+) -> tuple[Observer, dict[str, float]]:
     """Poll each pending file's PEP 691 Simple page until the file is listed."""
     stats: dict[str, float] = {"page_fetches": 0}
     accept = {"Accept": "application/vnd.pypi.simple.v1+json"}
@@ -240,7 +256,9 @@ def simple_observer(base_url: str, poll: float = 0.01, grace: float = 35.0) -> t
 
             done_at: float | None = None
             while True:
-                pending = [t for t in timings if t.start and t.observed is None and t.status in (0, 200)]
+                pending = [
+                    t for t in timings if t.start and t.observed is None and t.status in (0, 200)
+                ]
                 if done.is_set():
                     done_at = done_at or time.perf_counter()
                     if not pending or time.perf_counter() - done_at > grace:
