@@ -12,6 +12,7 @@ names an old snapshot).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import threading
@@ -20,10 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from tuf.api.metadata import Metadata, MetaFile, Snapshot, Timestamp
+from securesystemslib.signer import Signer
+from tuf.api.metadata import Metadata, MetaFile, Snapshot, Targets, Timestamp
 from tuf.api.serialization.json import JSONSerializer
 
 from endorse.metadata.roles import SNAPSHOT, TIMESTAMP
+from endorse.repository.published import metadata_key
 from tests.attacks.attacker import OnlineKeyAttacker
 
 Change = Callable[[bytes], bytes]
@@ -41,6 +44,7 @@ class Mirror:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 mirror.requests.append(self.path)
@@ -115,11 +119,11 @@ class KeyHolder(OnlineKeyAttacker):
         """A snapshot and a timestamp ``jump`` versions ahead, validly signed:
         ``{mirror path pattern: bytes}``."""
         self.repo.load()
-        snapshot_md = self.repo.open(SNAPSHOT)
+        snapshot_md = copy.deepcopy(self.repo.open(SNAPSHOT))  # not into the index's state
         assert isinstance(snapshot_md.signed, Snapshot)
         snapshot_md.signed.version += jump
         snapshot = self._sign(SNAPSHOT, snapshot_md)
-        timestamp_md = self.repo.open(TIMESTAMP)
+        timestamp_md = copy.deepcopy(self.repo.open(TIMESTAMP))
         assert isinstance(timestamp_md.signed, Timestamp)
         timestamp_md.signed.version += jump
         timestamp_md.signed.snapshot_meta = MetaFile(
@@ -133,11 +137,26 @@ class KeyHolder(OnlineKeyAttacker):
             rf"/tuf/metadata/{snapshot_md.signed.version}\.snapshot\.json$": snapshot,
         }
 
+    def forge_role_signed_by(
+        self, role: str, change: Callable[[Targets], None], signers: list[Signer]
+    ) -> None:
+        """A new version of a developer-signed role, signed with keys the attacker
+        stole from developers, published with the online keys."""
+        md = self.repo.open(role)
+        assert isinstance(md.signed, Targets)
+        change(md.signed)
+        md.signed.version += 1
+        md.signatures.clear()
+        for signer in signers:
+            md.sign(signer, append=True)
+        self.repo.write(role, md)
+        self._publish()
+
     def timestamp_for_snapshot(self, snapshot_version: int) -> bytes:
         """A new, validly signed timestamp that names an old (stored) snapshot."""
         self.repo.load()
-        old = self.store.get(f"metadata/{snapshot_version}.snapshot.json")
-        timestamp_md = self.repo.open(TIMESTAMP)
+        old = self.store.get(metadata_key(SNAPSHOT, snapshot_version))
+        timestamp_md = copy.deepcopy(self.repo.open(TIMESTAMP))
         assert isinstance(timestamp_md.signed, Timestamp)
         timestamp_md.signed.version += 1
         timestamp_md.signed.snapshot_meta = MetaFile(

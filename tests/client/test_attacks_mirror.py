@@ -42,7 +42,9 @@ def test_arbitrary_package_tampered_file_refused(
     """The mirror serves other bytes (same length) for alpha's wheel."""
     good = world.wheels["alpha-1.0-py3-none-any.whl"].read_bytes()
     mirror.serve(ALPHA, good.replace(b"VERSION = '1.0'", b"VERSION = 'XX'"))
-    result, report = endorse_install(mirror.url, world.root, tmp_path / "c", tmp_path / "t", "alpha")
+    result, report = endorse_install(
+        mirror.url, world.root, tmp_path / "c", tmp_path / "t", "alpha"
+    )
     assert result.returncode == 3
     assert installed(tmp_path / "t") == {}
     # pip itself prints the proxy's reason, then endorse its summary and hint.
@@ -58,13 +60,17 @@ def test_arbitrary_package_tampered_file_refused(
     ]
 
 
-def test_arbitrary_package_refused_for_plain_uv(world: World, mirror: Mirror, tmp_path: Path) -> None:
+def test_arbitrary_package_refused_for_plain_uv(
+    world: World, mirror: Mirror, tmp_path: Path
+) -> None:
     good = world.wheels["alpha-1.0-py3-none-any.whl"].read_bytes()
     mirror.serve(ALPHA, good[:-10] + b"0123456789")
     with proxy(mirror.url, tmp_path / "c", world.root) as server:
         result = uv_install(world.server, tmp_path / "t", "alpha", index_url=server.index_url)
     assert result.returncode != 0 and installed(tmp_path / "t") == {}
-    assert "403 endorse: refused alpha-1.0-py3-none-any.whl of alpha: length and hash" in result.stderr
+    assert (
+        "403 endorse: refused alpha-1.0-py3-none-any.whl of alpha: length and hash" in result.stderr
+    )
 
 
 def test_wrong_software_refused(world: World, mirror: Mirror, tmp_path: Path) -> None:
@@ -79,7 +85,9 @@ def test_endless_data_file_refused(world: World, mirror: Mirror, tmp_path: Path)
     mirror.tamper(ALPHA, lambda good: good + b"\0" * 3_000_000)
     result, _ = endorse_install(mirror.url, world.root, tmp_path / "c", tmp_path / "t", "alpha")
     assert result.returncode == 3 and installed(tmp_path / "t") == {}
-    refused(result.stderr, "refused alpha-1.0-py3-none-any.whl of alpha: length limit (endless data)")
+    refused(
+        result.stderr, "refused alpha-1.0-py3-none-any.whl of alpha: length limit (endless data)"
+    )
 
 
 def test_endless_data_metadata_refused(world: World, mirror: Mirror, tmp_path: Path) -> None:
@@ -151,7 +159,9 @@ def test_claimed_listing_cannot_be_changed_by_a_mirror(
         return json.dumps(md).encode()
 
     mirror.tamper(r"/tuf/metadata/\d+\.p-signed-pkg\.json$", add)
-    result, _ = endorse_install(mirror.url, world.root, tmp_path / "c", tmp_path / "t", "signed-pkg")
+    result, _ = endorse_install(
+        mirror.url, world.root, tmp_path / "c", tmp_path / "t", "signed-pkg"
+    )
     assert result.returncode == 3 and installed(tmp_path / "t") == {}
     refused(result.stderr, "refused the listing of signed-pkg: signature threshold check failed")
 
@@ -191,4 +201,6 @@ def test_rollback_replayed_old_timestamp_refused(
     mirror.serve(r"/tuf/metadata/timestamp\.json$", old_timestamp)
     result, _ = endorse_install(mirror.url, world.root, cache, tmp_path / "t2", "rolling")
     assert result.returncode == 3 and installed(tmp_path / "t2") == {}
-    refused(result.stderr, "version (rollback) check failed", "older version than one you already trust")
+    refused(
+        result.stderr, "version (rollback) check failed", "older version than one you already trust"
+    )

@@ -11,12 +11,14 @@ import json
 import subprocess
 from pathlib import Path
 
-from tuf.api.metadata import Targets
+from tuf.api.metadata import Metadata, Targets
 
 from endorse.client import Policy
+from endorse.developer import IndexClient, build_release, sign_release
 from endorse.metadata.paths import file_target, listing_target
 from endorse.metadata.roles import claimed_project_role, recently_claimed_project_role
 from endorse.repository.bootstrap import OFFLINE_KEYRING
+from endorse.signing.machines import endorse_new_key
 from tests.client.conftest import (
     World,
     build_world,
@@ -27,9 +29,9 @@ from tests.client.conftest import (
     start_index,
 )
 from tests.client.mirror import KeyHolder, Mirror
-from tests.conftest import ENDORSE, pip_install, server_env
+from tests.conftest import ENDORSE, pip_install, server_env, twine_upload
 from tests.packages import make_wheel
-from tests.pep480 import release, wait_for_role
+from tests.pep480 import descriptor, new_signer, release, run_signing_event, wait_for_role
 
 EVIL = "EVIL = True  # steals credentials"
 
@@ -65,10 +67,18 @@ def test_pep480_compromise_of_all_online_keys(tmp_path: Path) -> None:
         evil = tmp_path / "evil"
         # A bin entry for the claimed project: shadowed by its terminating delegation.
         replace_index_signed(
-            attacker, world, "signed-pkg", make_wheel(evil, "signed-pkg", "2.0", deps=["alpha"], payload=EVIL)
+            attacker,
+            world,
+            "signed-pkg",
+            make_wheel(evil, "signed-pkg", "2.0", deps=["alpha"], payload=EVIL),
         )
         # The index-signed dependency, replaced with its listing.
-        replace_index_signed(attacker, world, "alpha", make_wheel(evil, "alpha", "1.0", deps=["beta>=1"], payload=EVIL))
+        replace_index_signed(
+            attacker,
+            world,
+            "alpha",
+            make_wheel(evil, "alpha", "1.0", deps=["beta>=1"], payload=EVIL),
+        )
         # The recently-claimed project: re-delegated to the attacker's key.
         fresh_evil = make_wheel(evil, "fresh-pkg", "2.0", payload=EVIL)
         path = file_target("fresh-pkg", fresh_evil.name)  # type: ignore[arg-type]
@@ -79,7 +89,9 @@ def test_pep480_compromise_of_all_online_keys(tmp_path: Path) -> None:
         attacker.take_over_recently_claimed(recently_claimed_project_role("fresh-pkg"), replace)  # type: ignore[arg-type]
 
         cache, t1 = tmp_path / "c", tmp_path / "t1"
-        result, report = endorse_install(world.url, world.root, cache, t1, "signed-pkg", "fresh-pkg")
+        result, report = endorse_install(
+            world.url, world.root, cache, t1, "signed-pkg", "fresh-pkg"
+        )
         assert result.returncode == 0, result.stderr
         assert report is not None
         assert "EVIL" not in module_text(t1, "signed_pkg")
@@ -102,7 +114,10 @@ def test_pep480_compromise_of_all_online_keys(tmp_path: Path) -> None:
         with proxy(world.url, cache, world.root, Policy().with_options(claimed_only=True)) as px:
             pip = pip_install(server, tmp_path / "t3", "fresh-pkg", index_url=px.index_url)
         assert pip.returncode != 0 and installed(tmp_path / "t3") == {}
-        assert "of fresh-pkg: the project is recently claimed" in pip.stderr and "[rule: --claimed-only]" in pip.stderr
+        assert (
+            "of fresh-pkg: the project is recently claimed" in pip.stderr
+            and "[rule: --claimed-only]" in pip.stderr
+        )
 
         # Re-signing the claimed project's own role needs its developers' keys.
         wheel3 = make_wheel(evil, "signed-pkg", "3.0", payload=EVIL)
@@ -114,7 +129,9 @@ def test_pep480_compromise_of_all_online_keys(tmp_path: Path) -> None:
         attacker.forge_role(claimed_project_role("signed-pkg"), add)  # type: ignore[arg-type]
         result, _ = endorse_install(world.url, world.root, cache, tmp_path / "t4", "signed-pkg")
         assert result.returncode == 3 and installed(tmp_path / "t4") == {}
-        assert "refused the listing of signed-pkg: signature threshold check failed" in result.stderr
+        assert (
+            "refused the listing of signed-pkg: signature threshold check failed" in result.stderr
+        )
         assert "p-signed-pkg" in result.stderr
     finally:
         server.stop()
@@ -127,7 +144,9 @@ def test_rollback_of_snapshot_and_of_claimed_project_role_refused(tmp_path: Path
     try:
         world = build_world(server, tmp_path, full=False, fresh=False)
         assert world.client is not None
-        old_snapshot = json.loads((server.data_dir / "store" / "metadata" / "timestamp.json").read_text())["signed"]["meta"]["snapshot.json"]["version"]
+        old_snapshot = json.loads(
+            (server.data_dir / "store" / "metadata" / "timestamp.json").read_text()
+        )["signed"]["meta"]["snapshot.json"]["version"]
         wheel3 = make_wheel(tmp_path / "dist", "signed-pkg", "3.0")
         assert release(world.client, "signed-pkg", world.signer, [wheel3])["state"] == "accepted"
         wait_for_role(world.client, "signed-pkg", 2)
@@ -145,7 +164,9 @@ def test_rollback_of_snapshot_and_of_claimed_project_role_refused(tmp_path: Path
             mirror.serve(
                 r"/tuf/metadata/timestamp\.json$", attacker.timestamp_for_snapshot(old_snapshot)
             )
-            result, _ = endorse_install(mirror.url, world.root, returning, tmp_path / "t1", "signed-pkg")
+            result, _ = endorse_install(
+                mirror.url, world.root, returning, tmp_path / "t1", "signed-pkg"
+            )
             assert result.returncode == 3 and installed(tmp_path / "t1") == {}
             assert "version (rollback) check failed" in result.stderr
             assert "snapshot" in result.stderr
@@ -154,7 +175,9 @@ def test_rollback_of_snapshot_and_of_claimed_project_role_refused(tmp_path: Path
             role = claimed_project_role("signed-pkg")  # type: ignore[arg-type]
             assert attacker.current_version(role) == 2
             attacker.roll_back(role, 1)
-            result, _ = endorse_install(mirror.url, world.root, returning, tmp_path / "t2", "signed-pkg")
+            result, _ = endorse_install(
+                mirror.url, world.root, returning, tmp_path / "t2", "signed-pkg"
+            )
             assert result.returncode == 3 and installed(tmp_path / "t2") == {}
             assert "version (rollback) check failed" in result.stderr
             assert "p-signed-pkg" in result.stderr
@@ -172,7 +195,9 @@ def test_fast_forward_recovery_after_timestamp_and_snapshot_key_rotation(tmp_pat
     try:
         world = build_world(server, tmp_path, full=False, fresh=False)
         store = server.data_dir / "store" / "metadata"
-        known_good = json.loads((store / "timestamp.json").read_text())["signed"]["meta"]["snapshot.json"]["version"]
+        known_good = json.loads((store / "timestamp.json").read_text())["signed"]["meta"][
+            "snapshot.json"
+        ]["version"]
         mirror = Mirror(world.url)
         cache = tmp_path / "returning"
         ok, _ = endorse_install(mirror.url, world.root, cache, tmp_path / "t0", "beta==1.0")
@@ -202,12 +227,69 @@ def test_fast_forward_recovery_after_timestamp_and_snapshot_key_rotation(tmp_pat
         server.wait_published()
         mirror.upstream = server.url
 
-        result, report = endorse_install(mirror.url, world.root, cache, tmp_path / "t3", "beta==1.0")
+        result, report = endorse_install(
+            mirror.url, world.root, cache, tmp_path / "t3", "beta==1.0"
+        )
         assert result.returncode == 0, result.stderr
         assert installed(tmp_path / "t3") == {"beta": "1.0"}
         assert report is not None and report["metadata"]["root"]["version"] == 2
         assert report["metadata"]["timestamp"]["version"] < 1000
         mirror.stop()
+    finally:
+        server.stop()
+
+
+def test_one_maintainer_with_two_keys_cannot_meet_a_threshold_of_two(tmp_path: Path) -> None:
+    """duo-pkg needs 2 of its maintainers (demo: laptop and desktop keys; bob: one).
+    Someone with the online keys and both of demo's machines signs a version that
+    an unmodified ngclient accepts (2 keys); the client counts 1 maintainer."""
+    server = start_index(tmp_path)
+    try:
+        world = build_world(server, tmp_path, full=False, fresh=False)
+        assert twine_upload(server, [make_wheel(tmp_path / "w", "duo-pkg", "1.0")]).returncode == 0
+        server.admin("user", "add", "bob", "--password-stdin", input="bob-long-password\n")
+        server.admin("project", "add-member", "duo-pkg", "bob")
+        demo = IndexClient(server.url, "__token__", server.token)
+        bob = IndexClient(server.url, "bob", "bob-long-password")
+        laptop, desktop, bob_key = world.signer, new_signer(), new_signer()  # laptop: registered
+        statement, signature = endorse_new_key(
+            desktop.public_key, "demo", descriptor(laptop), laptop
+        )
+        demo.register_key(
+            desktop.public_key, label="desktop", statement=statement.to_dict(), signature=signature
+        )
+        bob.register_key(bob_key.public_key)
+        demo.claim("duo-pkg", maintainers=["bob"], threshold=2)
+        md = build_release(demo.project("duo-pkg"), [], previous=None)
+        sign_release(md, laptop)
+        assert demo.submit_release("duo-pkg", md.to_bytes(), [])["state"] == "pending"
+        ((pending_id, pending_md),) = bob.pending("duo-pkg")
+        to_sign = Metadata[Targets].from_bytes(pending_md)
+        bob.cosign("duo-pkg", pending_id, [bob_key.sign(to_sign.signed_bytes)])
+        wait_for_role(demo, "duo-pkg", 1)
+        run_signing_event(server)
+
+        cache = tmp_path / "c"
+        ok, report = endorse_install(world.url, world.root, cache, tmp_path / "t0", "duo-pkg")
+        assert ok.returncode == 0, ok.stderr
+        assert report is not None
+        (entry,) = report["files"]
+        assert entry["role"] == "p-duo-pkg" and "2 of 2 maintainers (bob, demo)" in entry["reason"]
+
+        attacker = KeyHolder(server.data_dir)
+        wheel = make_wheel(tmp_path / "evil", "duo-pkg", "2.0", payload=EVIL)
+        path = file_target("duo-pkg", wheel.name)  # type: ignore[arg-type]
+
+        def add(targets: Targets) -> None:
+            targets.targets[path] = attacker.serve_file(path, wheel.read_bytes())
+
+        attacker.forge_role_signed_by(claimed_project_role("duo-pkg"), add, [laptop, desktop])  # type: ignore[arg-type]
+        plain = server.updater(tmp_path / "plain-ngclient")
+        plain.refresh()
+        assert plain.get_targetinfo(path) is not None  # two keys: TUF's threshold is met
+        result, _ = endorse_install(world.url, world.root, cache, tmp_path / "t1", "duo-pkg")
+        assert result.returncode == 3 and installed(tmp_path / "t1") == {}
+        assert "signed by 1 of the 2 maintainers needed (demo)" in result.stderr
     finally:
         server.stop()
 

@@ -14,7 +14,9 @@ import threading
 from pathlib import Path
 
 import httpx
+import pytest
 
+from endorse.client import NoTrustedRoot, RootPin
 from tests.client.conftest import (
     ENDORSE,
     World,
@@ -23,6 +25,7 @@ from tests.client.conftest import (
     installed,
     levels,
     proxy,
+    verified_index,
 )
 from tests.client.mirror import Mirror
 from tests.conftest import pip_install, tool_env, uv_install
@@ -147,31 +150,18 @@ def test_standalone_proxy_with_plain_pip_and_uv(world: World, tmp_path: Path) ->
 
 def test_root_pinned_by_hash_or_trusted_on_first_use_loudly(world: World, tmp_path: Path) -> None:
     root_sha256 = hashlib.sha256(world.root.read_bytes()).hexdigest()
-    ok, _ = endorse_install(
-        world.url,
-        None,
-        tmp_path / "c1",
-        tmp_path / "t1",
-        "gamma",
-        options=("--root-sha256", root_sha256),
-    )
-    assert ok.returncode == 0, ok.stderr
-    assert "matching the pinned sha256" in ok.stderr
+    index = verified_index(world.url, tmp_path / "c1", None)
+    index.pin = RootPin(root_sha256=root_sha256)
+    assert index.session().status()["root"]["version"] == 1
+    assert "matching the pinned sha256" in index.root_source
 
-    wrong, _ = endorse_install(
-        world.url,
-        None,
-        tmp_path / "c2",
-        tmp_path / "t2",
-        "gamma",
-        options=("--root-sha256", "ab" * 32),
-    )
-    assert wrong.returncode == 3
-    assert "matches the pinned sha256" in wrong.stderr and "check the address" in wrong.stderr
-    assert installed(tmp_path / "t2") == {}
+    wrong = verified_index(world.url, tmp_path / "c2", None)
+    wrong.pin = RootPin(root_sha256="ab" * 32)
+    with pytest.raises(NoTrustedRoot, match="matches the pinned sha256"):
+        wrong.session()
 
     none, _ = endorse_install(world.url, None, tmp_path / "c3", tmp_path / "t3", "gamma")
-    assert none.returncode == 3
+    assert none.returncode == 3 and installed(tmp_path / "t3") == {}
     assert "no trusted root" in none.stderr and "--root-sha256" in none.stderr
 
     tofu, _ = endorse_install(
@@ -185,8 +175,9 @@ def test_root_pinned_by_hash_or_trusted_on_first_use_loudly(world: World, tmp_pa
     assert tofu.returncode == 0, tofu.stderr
     assert "TRUST ON FIRST USE" in tofu.stderr
     # The cached root is the anchor from now on: no pin needed, no warning.
-    again, _ = endorse_install(world.url, None, tmp_path / "c4", tmp_path / "t5", "gamma")
-    assert again.returncode == 0 and "TRUST ON FIRST USE" not in again.stderr
+    again = verified_index(world.url, tmp_path / "c4", None)
+    assert again.session().status()["root"]["version"] == 1
+    assert "cached" in again.root_source
 
 
 def test_escape_hatch_installs_unverified_and_says_so(world: World, tmp_path: Path) -> None:
@@ -218,17 +209,14 @@ def test_escape_hatch_installs_unverified_and_says_so(world: World, tmp_path: Pa
 def test_install_refuses_arguments_that_bypass_the_proxy(world: World, tmp_path: Path) -> None:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("gamma\n--extra-index-url https://elsewhere.example/simple/\n")
-    for args in (
-        ["-r", str(requirements)],
-        ["--index-url", "https://elsewhere.example/simple/", "gamma"],
-        ["gamma @ https://elsewhere.example/gamma-1.0-py3-none-any.whl"],
-    ):
-        result = endorse(
-            "install", "--index", world.url, "--root", str(world.root), "--", *args,
-            cache=tmp_path / "c",
-        )  # fmt: skip
-        assert result.returncode == 3, result.stderr
-        assert "fetch files the verifying proxy never sees" in result.stderr
+    # The other forms: tests/client/test_units.py.
+    result = endorse(
+        "install", "--index", world.url, "--root", str(world.root), "--", "-r", str(requirements),
+        cache=tmp_path / "c",
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert f"{requirements}:2" in result.stderr
+    assert "fetch files the verifying proxy never sees" in result.stderr
 
 
 def test_in_process_proxy_serves_concurrent_requests(world: World, tmp_path: Path) -> None:
@@ -252,3 +240,18 @@ def test_in_process_proxy_serves_concurrent_requests(world: World, tmp_path: Pat
         for t in threads:
             t.join()
         assert errors == []
+        # Names are normalised the way the index does it; HEAD (uv) gets the headers only.
+        moved = httpx.get(server.url + "/simple/Signed_Pkg", follow_redirects=False)
+        assert moved.status_code == 301 and moved.headers["location"] == "/simple/signed-pkg/"
+        page = httpx.get(server.index_url + "gamma/", headers={"Accept": "text/html"}).text
+        link = page.split('href="', 1)[1].split("#", 1)[0]
+        head = httpx.head(server.index_url + "gamma/" + link)
+        assert head.status_code == 200 and head.content == b""
+        assert (
+            int(head.headers["content-length"])
+            == world.wheels["gamma-1.0-py3-none-any.whl"].stat().st_size
+        )
+        assert (
+            head.headers["x-endorse-trust"] == "1" and head.headers["cache-control"] == "no-store"
+        )
+        assert httpx.get(server.url + "/tuf/targets/../../etc/passwd").status_code == 404

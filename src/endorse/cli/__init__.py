@@ -7,6 +7,7 @@ import click
 
 from endorse import __version__
 from endorse.cli.admin import admin
+from endorse.cli.client import install, proxy, verify
 from endorse.cli.dev import claim, sign, upload
 from endorse.cli.evaluate import evaluate
 from endorse.cli.key import key
@@ -34,5 +35,8 @@ main.add_command(claim)
 main.add_command(upload)
 main.add_command(sign)
 main.add_command(evaluate)
+main.add_command(proxy)
+main.add_command(install)
+main.add_command(verify)
 
 __all__ = ["main"]

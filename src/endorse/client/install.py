@@ -1,0 +1,256 @@
+"""``endorse install``: pip (or uv) through an in-process verifying proxy.
+
+The proxy listens on a free port of 127.0.0.1 in a thread of this process;
+the installer runs as a subprocess with only that proxy as its index and no
+configuration of its own that could add another: pip with ``--isolated`` and
+``PIP_CONFIG_FILE`` set to the null device (``--isolated`` alone still reads
+the global and site configuration files), uv with ``UV_NO_CONFIG`` and
+without its index variables. Arguments that would add an index, a find-links
+location or a direct URL are refused before the installer starts, in the
+command line and in every requirements file it names: they would fetch
+files the proxy never sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from endorse.client.errors import VerificationFailed
+from endorse.client.proxy import ProxyApp, ProxyServer, Refusal
+from endorse.client.resolver import VerifiedTarget
+
+__all__ = [
+    "InstallResult",
+    "Installer",
+    "check_arguments",
+    "installer_command",
+    "installer_env",
+    "run_install",
+]
+
+logger = logging.getLogger(__name__)
+
+Installer = Literal["pip", "uv"]
+
+#: Options that point an installer at another source of files.
+_SOURCE_OPTIONS = (
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--index",
+    "--default-index",
+    "--trusted-host",
+    "--allow-insecure-host",
+)
+_REQUIREMENT_FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint", "--requirements")
+#: Environment variables of pip and uv that add a source of files.
+_UV_SOURCE_VARIABLES = (
+    "UV_INDEX",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_FIND_LINKS",
+    "UV_NO_INDEX",
+    "UV_INDEX_STRATEGY",
+    "UV_INSECURE_HOST",
+    "UV_KEYRING_PROVIDER",
+    "UV_OFFLINE",
+)
+
+
+@dataclass
+class InstallResult:
+    """What ``endorse install`` did."""
+
+    installer: Installer
+    returncode: int
+    command: list[str]
+    served: list[VerifiedTarget] = field(default_factory=list)
+    unverified: dict[str, int] = field(default_factory=dict)
+    refusals: list[Refusal] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+    metadata_bytes: int = 0
+    target_bytes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def refused(self) -> bool:
+        """Whether verification or policy refused something the installer asked for."""
+        return any(r.kind in ("verification", "policy") for r in self.refusals)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` document."""
+        return {
+            "installer": self.installer,
+            "returncode": self.returncode,
+            "metadata": self.status,
+            "bytes": {"metadata": self.metadata_bytes, "targets": self.target_bytes},
+            "seconds": round(self.seconds, 3),
+            "files": [v.to_json() for v in self.served],
+            "unverified": [{"target": p, "size": n} for p, n in self.unverified.items()],
+            "refused": [r.to_json() for r in self.refusals],
+        }
+
+
+def _unsafe_argument(token: str, where: str) -> VerificationFailed:
+    return VerificationFailed(
+        f"{where}: {token!r} would make the installer fetch files the verifying proxy never sees",
+        check="installer arguments",
+        hint="remove it (endorse install sets the index itself), or pass "
+        "--unsafely-disable-package-verification if you accept unverified files",
+    )
+
+
+def _is_direct_reference(token: str) -> bool:
+    return "://" in token or token.startswith(("git+", "hg+", "svn+", "bzr+"))
+
+
+def _check_tokens(tokens: Sequence[str], where: str, base: Path, seen: set[Path]) -> None:
+    follow_next = False
+    for token in tokens:
+        if follow_next:
+            follow_next = False
+            _check_requirements_file(base / token, seen)
+            continue
+        option, eq, value = token.partition("=")
+        if option in _SOURCE_OPTIONS or (
+            token.startswith(("-i", "-f")) and not token.startswith("--") and len(token) > 2
+        ):
+            raise _unsafe_argument(token, where)
+        if option in _REQUIREMENT_FILE_OPTIONS:
+            if eq:
+                _check_requirements_file(base / value, seen)
+            else:
+                follow_next = True
+            continue
+        if token.startswith(("-r", "-c")) and not token.startswith("--") and len(token) > 2:
+            _check_requirements_file(base / token[2:], seen)
+            continue
+        if _is_direct_reference(token):
+            raise _unsafe_argument(token, where)
+
+
+def _check_requirements_file(path: Path, seen: set[Path]) -> None:
+    resolved = path.resolve()
+    if resolved in seen:
+        return
+    seen.add(resolved)
+    try:
+        text = path.read_text()
+    except OSError:
+        return  # the installer reports a missing file itself
+    joined = text.replace("\\\n", " ")
+    for number, line in enumerate(joined.splitlines(), 1):
+        stripped = line.split(" #", 1)[0].strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            tokens = shlex.split(stripped)
+        except ValueError:
+            tokens = stripped.split()
+        _check_tokens(tokens, f"{path}:{number}", path.parent, seen)
+
+
+def check_arguments(args: Sequence[str], cwd: Path | None = None) -> None:
+    """Raise VerificationFailed for an argument that would bypass the proxy."""
+    _check_tokens(list(args), "installer arguments", cwd or Path.cwd(), set())
+
+
+def _uv_executable() -> str:
+    beside = Path(sys.executable).parent / "uv"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("uv")
+    if found is None:
+        raise VerificationFailed(
+            "uv is not installed",
+            check="installer",
+            hint="install uv, or use --installer pip",
+        )
+    return found
+
+
+def installer_command(
+    installer: Installer, index_url: str, args: Sequence[str], *, python: str | None = None
+) -> list[str]:
+    """The installer's command line, with the proxy as its only index."""
+    python = python or sys.executable
+    if installer == "pip":
+        return [python, "-m", "pip", "install", "--isolated", "--index-url", index_url, *args]
+    command = [_uv_executable(), "pip", "install", "--index-url", index_url]
+    if not any(a in ("--python", "-p", "--system") or a.startswith("--python=") for a in args):
+        command += ["--python", python]
+    return [*command, *args]
+
+
+def installer_env(installer: Installer, environ: Mapping[str, str]) -> dict[str, str]:
+    """The installer's environment: nothing that adds an index or bypasses localhost."""
+    env = {k: v for k, v in environ.items() if not k.startswith("PIP_")}
+    if installer == "pip":
+        env["PIP_CONFIG_FILE"] = os.devnull
+    else:
+        env = {k: v for k, v in env.items() if k not in _UV_SOURCE_VARIABLES}
+        env = {k: v for k, v in env.items() if not k.startswith("UV_INDEX_")}
+        env["UV_NO_CONFIG"] = "1"
+    no_proxy = [p for p in env.get("NO_PROXY", env.get("no_proxy", "")).split(",") if p]
+    for host in ("127.0.0.1", "localhost"):
+        if host not in no_proxy:
+            no_proxy.append(host)
+    env["NO_PROXY"] = env["no_proxy"] = ",".join(no_proxy)
+    return env
+
+
+def run_install(
+    app: ProxyApp,
+    installer: Installer,
+    args: Sequence[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    python: str | None = None,
+    stdout: Any = None,
+    port: int = 0,
+) -> InstallResult:
+    """Run the installer through ``app`` on a local port; report what was served.
+
+    The caller should have refreshed ``app.index`` first, so that a refused
+    refresh stops before the installer starts.
+    """
+    if not app.unsafe:
+        check_arguments(args)
+    started = time.monotonic()
+    with ProxyServer(app, port=port) as server:
+        command = installer_command(installer, server.index_url, args, python=python)
+        logger.info("running %s", shlex.join(command))
+        completed = subprocess.run(
+            command,
+            env=installer_env(installer, os.environ if environ is None else environ),
+            stdout=stdout,
+            check=False,
+        )
+    activity = app.activity
+    session = app.index.current()
+    return InstallResult(
+        installer=installer,
+        returncode=completed.returncode,
+        command=command,
+        served=list(activity.served.values()),
+        unverified=dict(activity.unverified),
+        refusals=list(activity.refusals),
+        status=session.status() if session is not None and not app.unsafe else {},
+        # Since the index was opened: the refresh before the installer started counts.
+        metadata_bytes=app.index.fetcher.metadata_bytes,
+        target_bytes=app.index.fetcher.target_bytes,
+        seconds=time.monotonic() - started,
+    )

@@ -1,0 +1,96 @@
+"""Small pieces of the client, without an index."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from endorse.client.errors import VerificationFailed
+from endorse.client.install import check_arguments, installer_command, installer_env
+from endorse.client.proxy import negotiate
+from endorse.client.trust import index_signed_trust
+from endorse.client.updater import Upstream
+from endorse.metadata.trust import TrustLevel
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-i", "https://x/simple/", "a"],
+        ["-ihttps://x/simple/", "a"],
+        ["--index-url=https://x/simple/", "a"],
+        ["--extra-index-url", "https://x/simple/", "a"],
+        ["-f", "/wheels", "a"],
+        ["--find-links=/wheels", "a"],
+        ["a @ https://x/a-1.0-py3-none-any.whl"],
+        ["git+https://x/a.git"],
+    ],
+)
+def test_arguments_that_bypass_the_proxy_are_refused(args: list[str]) -> None:
+    with pytest.raises(VerificationFailed, match="never sees"):
+        check_arguments(args)
+
+
+def test_requirements_files_are_checked_too(tmp_path: Path) -> None:
+    (tmp_path / "base.txt").write_text("a==1\n# --index-url in a comment is fine\n")
+    (tmp_path / "nested.txt").write_text("-r base.txt\nb==2 --hash=sha256:00\n")
+    check_arguments(["-r", str(tmp_path / "nested.txt"), "--target", "t", "-e", "."])
+    (tmp_path / "base.txt").write_text("a==1\n--find-links /elsewhere\n")
+    with pytest.raises(VerificationFailed, match=r"base\.txt:2"):
+        check_arguments([f"--requirement={tmp_path / 'nested.txt'}"])
+
+
+def test_installer_command_and_environment() -> None:
+    pip = installer_command("pip", "http://127.0.0.1:1/simple/", ["-r", "r.txt"])
+    assert pip[1:] == [
+        "-m",
+        "pip",
+        "install",
+        "--isolated",
+        "--index-url",
+        "http://127.0.0.1:1/simple/",
+        "-r",
+        "r.txt",
+    ]
+    env = installer_env("pip", {"PIP_INDEX_URL": "x", "PIP_FIND_LINKS": "y", "HOME": "/h"})
+    assert env["PIP_CONFIG_FILE"] == os.devnull and "PIP_INDEX_URL" not in env
+    assert env["HOME"] == "/h" and "127.0.0.1" in env["NO_PROXY"]
+    uv_env = installer_env(
+        "uv", {"UV_INDEX_URL": "x", "UV_INDEX_PRIVATE_USERNAME": "u", "UV_CACHE_DIR": "c"}
+    )
+    assert uv_env["UV_NO_CONFIG"] == "1" and uv_env["UV_CACHE_DIR"] == "c"
+    assert "UV_INDEX_URL" not in uv_env and "UV_INDEX_PRIVATE_USERNAME" not in uv_env
+    uv = installer_command("uv", "http://127.0.0.1:1/simple/", ["a"], python="/py")
+    assert uv[1:] == [
+        "pip",
+        "install",
+        "--index-url",
+        "http://127.0.0.1:1/simple/",
+        "--python",
+        "/py",
+        "a",
+    ]
+
+
+def test_negotiation_and_upstream_urls() -> None:
+    pip_accept = (
+        "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
+        "text/html; q=0.01"
+    )
+    assert negotiate(pip_accept, None) == "json"
+    assert negotiate("text/html", None) == "html"
+    assert negotiate("application/vnd.pypi.simple.v1+json; q=0", None) == "html"
+    assert negotiate(None, "application/vnd.pypi.simple.v1+json") == "json"
+    assert Upstream.parse("https://i.example/simple/").url == "https://i.example"
+    assert Upstream.parse("https://i.example/").metadata_url == "https://i.example/tuf/metadata/"
+    with pytest.raises(VerificationFailed):
+        Upstream.parse("ftp://i.example")
+
+
+def test_a_bin_cannot_vouch_for_a_developer_signature() -> None:
+    assert index_signed_trust({"trust": 2}, "bin-1").level is TrustLevel.INDEX_SIGNED_STRONG_AUTH
+    forged = index_signed_trust({"trust": 4}, "bin-1")
+    assert forged.level is TrustLevel.INDEX_SIGNED and "cannot vouch" in forged.reason
+    assert index_signed_trust(None, "bin-1").level is TrustLevel.INDEX_SIGNED
