@@ -310,6 +310,17 @@ def main() -> None:
         subprocess.run([ENDORSE, "--version"], env=env, capture_output=True, check=True)
         startup.append(time.perf_counter() - t)
     figures["endorse_command_startup_seconds"] = summary(startup)
+    library_import = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run(
+            [str(BIN / "python"), "-c", "import endorse.client"],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        library_import.append(time.perf_counter() - t)
+    figures["library_import_seconds"] = summary(library_import)
     path = write_result(
         args.name,
         {
@@ -330,7 +341,10 @@ def main() -> None:
     )
     print(f"  library / pip:         warm {library_ratio['warm']}x, cold {library_ratio['cold']}x")
     print(f"  metadata bytes per install: {metadata}")
-    print(f"  endorse --version: p50 {statistics.median(startup):.3f} s")
+    print(
+        f"  start-up: endorse --version {statistics.median(startup):.3f} s, "
+        f"python -c 'import endorse.client' {statistics.median(library_import):.3f} s"
+    )
     print(f"  wrote {path}")
 
 
