@@ -439,7 +439,15 @@ class Publisher:
                 if pt.delegation is not None:
                     claim = session.get(ProjectClaim, pid)
                     if claim is not None:
-                        claim.delegation_dirty = False
+                        # Keys may have changed again while this batch ran: stay
+                        # dirty unless what was published is what the claim says.
+                        current = project_delegation(
+                            pt.delegation.name,
+                            pt.name,
+                            claim_keys(session, pid),
+                            claim.threshold,
+                        )
+                        claim.delegation_dirty = current != pt.delegation
             for key, path in removed_keys.items():
                 if session.get(SupersededTarget, key) is None:
                     session.add(SupersededTarget(key=key, target_path=path, since=now))
