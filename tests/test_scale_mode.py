@@ -114,8 +114,14 @@ def test_two_api_processes_one_publisher_on_postgres_and_s3(
         result = pip_install(first, tmp_path / "target", "scale-3==1.18")
         assert result.returncode == 0, result.stderr
 
-        time.sleep(0.5)
-        logs = [(tmp_path / f"publisher-{i}.log").read_text() for i in range(2)]
+        # The standby logs once it has tried the lock; on a loaded machine that
+        # can take a moment after its start.
+        deadline = time.monotonic() + 15
+        while True:
+            logs = [(tmp_path / f"publisher-{i}.log").read_text() for i in range(2)]
+            if any("standing by" in log for log in logs) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         leaders = [log for log in logs if "publisher is leader" in log]
         assert len(leaders) == 1, logs
         assert any("standing by" in log for log in logs), logs
