@@ -144,8 +144,12 @@ def _record(
 
 
 def _check_new_project(session: Session, name: NormalizedName, identity: Identity | None) -> None:
+    # The same name is not a look-alike: a concurrent upload created it, and the
+    # unique constraint sends this one round the retry in record_upload.
     similar = session.scalar(
-        select(Project.name).where(Project.confusable_key == confusable_key(name))
+        select(Project.name).where(
+            Project.confusable_key == confusable_key(name), Project.name != name
+        )
     )
     if similar is not None:
         raise UploadRejected(
