@@ -108,8 +108,7 @@ def initialise_repository(
     expiry = settings.expiry
 
     def first(role: str, md: Metadata) -> None:  # type: ignore[type-arg]
-        repo.sign(role, md)
-        repo.write(role, md)
+        repo.write(role, md, repo.sign(role, md))
 
     first(ROOT, Metadata(new_root(keys, now + expiry.root)))
     first(TARGETS, Metadata(new_targets(keys, now + expiry.targets)))
