@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -52,6 +54,67 @@ def test_200_parallel_uploads_from_16_clients(server: IndexServer, tmp_path: Pat
         ).json()
         names = [f["filename"] for f in page["files"]]
         assert len(names) == len(set(names)) == 5, names
+
+
+def publisher_pids(server: IndexServer) -> list[int]:
+    """The publisher processes ``endorse serve`` started, in order (from its log)."""
+    assert server.log_path is not None
+    return [
+        int(p) for p in re.findall(r"publisher process (\d+) started", server.log_path.read_text())
+    ]
+
+
+def is_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie no longer runs)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_serve_publishes_from_a_child_process_it_restarts(
+    server: IndexServer, tmp_path: Path
+) -> None:
+    """The publisher has a process (and a core) of its own; killed, it comes back."""
+    assert server.process is not None
+    wait_until(lambda: publisher_pids(server))
+    first = publisher_pids(server)[0]
+    assert first != server.process.pid and is_running(first)
+    with httpx.Client() as client:
+        wheel = make_wheel(tmp_path / "w", "child-pub", "1.0")
+        assert http_upload(client, server, wheel).status_code == 200
+        server.wait_published()
+
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: len(publisher_pids(server)) == 2)
+        assert server.log_path is not None
+        assert f"publisher process {first} exited with code -9; restarting" in (
+            server.log_path.read_text()
+        )
+        second = publisher_pids(server)[1]
+        assert is_running(second)
+        again = make_wheel(tmp_path / "w", "child-pub", "1.1")
+        assert http_upload(client, server, again).status_code == 200
+    server.wait_published()
+    verify_all(server, tmp_path / "client", {wheel.name: "child-pub", again.name: "child-pub"})
+
+
+def test_publisher_process_ends_with_its_server(server: IndexServer) -> None:
+    """Even a SIGKILLed server leaves no publisher behind (its stdin reaches EOF)."""
+    assert server.process is not None
+    wait_until(lambda: publisher_pids(server))
+    child = publisher_pids(server)[0]
+    server.process.kill()
+    server.process.wait()
+    wait_until(lambda: not is_running(child), timeout=20)
 
 
 class PublisherProcess:

@@ -113,6 +113,21 @@ class Settings:
         settings.validate()
         return settings
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``ENDORSE_*`` variables (``from_env`` reads them back)."""
+        env: dict[str, str] = {}
+        for f in fields(self):
+            if f.name == "expiry":
+                continue
+            value = getattr(self, f.name)
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            env[ENV_PREFIX + f.name.upper()] = text
+        for f in dataclasses.fields(Expiry):
+            lifetime: timedelta = getattr(self.expiry, f.name)
+            days = lifetime / timedelta(days=1)
+            env[f"{ENV_PREFIX}EXPIRY_{f.name.upper()}_DAYS"] = repr(days)
+        return env
+
     def validate(self) -> None:
         """Raise ConfigError when a value cannot work."""
         if self.bin_count < 2 or self.bin_count & (self.bin_count - 1):

@@ -130,3 +130,22 @@ def test_expiry_by_role_kind() -> None:
     assert expiry.for_role_kind("recently_claimed") == timedelta(days=2)
     with pytest.raises(ConfigError, match="no expiry is configured for role kind 'nonsense'"):
         expiry.for_role_kind("nonsense")
+
+
+def test_to_env_reads_back_as_the_same_settings() -> None:
+    """``endorse serve`` hands its settings to its publisher process this way."""
+    settings = Settings(
+        data_dir=Path("/srv/endorse data"),
+        database_url="postgresql+psycopg://db/endorse",
+        port=0,
+        bin_count=16384,
+        tuf_enabled=False,
+        run_publisher=False,
+        publish_interval=0.05,
+        upload_wait=0.0,
+        expiry=Expiry(timestamp=timedelta(seconds=1), bins=timedelta(hours=36)),
+    )
+    env = settings.to_env()
+    assert all(key.startswith("ENDORSE_") for key in env)
+    assert Settings.from_env(env) == settings
+    assert Settings.from_env(Settings().to_env()) == Settings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from endorse.errors import EndorseError
 from endorse.repository.lock import leader_lock
 from endorse.repository.prune import prune
 from endorse.repository.publisher import Publisher
+from endorse.repository.publisher_process import follow_parent, report_batch
 from endorse.services import Services
 from endorse.web import create_app
 
@@ -119,9 +121,16 @@ def serve(
 @click.command()
 @data_dir_option
 @click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
+@click.option(
+    "--supervised",
+    is_flag=True,
+    hidden=True,
+    help="Run as the child of `endorse serve`: woken by lines on stdin, stopped at its "
+    "end, reporting each batch on stdout.",
+)
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @reports_errors
-def publisher(data_dir: Path | None, once: bool, verbose: int) -> None:
+def publisher(data_dir: Path | None, once: bool, supervised: bool, verbose: int) -> None:
     """Run the publisher alone (for `endorse serve --no-publisher` deployments).
 
     Only one publisher publishes at a time (a leader lock); others stand by.
@@ -134,7 +143,14 @@ def publisher(data_dir: Path | None, once: bool, verbose: int) -> None:
     settings = load_settings(data_dir=data_dir)
     services = Services.open(settings)
     keyring = services.online_keyring() if settings.tuf_enabled else None
-    worker = Publisher(settings, services.db, services.store, keyring)
+    stop = threading.Event()
+    wake: threading.Event | None = None
+    on_batch = None
+    if supervised:
+        wake = threading.Event()
+        follow_parent(stop, wake, sys.stdin.buffer)
+        on_batch = report_batch(sys.stdout.buffer, stop)
+    worker = Publisher(settings, services.db, services.store, keyring, on_batch=on_batch)
     lock = leader_lock(services.db, settings.data_dir)
     if once:
         if not lock.try_acquire():
@@ -145,7 +161,6 @@ def publisher(data_dir: Path | None, once: bool, verbose: int) -> None:
         finally:
             lock.release()
         return
-    stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -156,6 +171,7 @@ def publisher(data_dir: Path | None, once: bool, verbose: int) -> None:
     worker.run(
         lock,
         stop,
+        wake,
         prune=lambda: prune(services.store, services.db, grace),
     )
     services.close()

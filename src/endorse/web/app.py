@@ -6,16 +6,13 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from endorse.errors import EndorseError
-from endorse.repository.lock import leader_lock
-from endorse.repository.prune import prune
-from endorse.repository.publisher import Publisher
+from endorse.repository.publisher_process import PublisherProcess
 from endorse.services import Services
 from endorse.web.api import DeveloperApi
 from endorse.web.errors import handle_endorse_error
@@ -29,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(services: Services) -> Starlette:
-    """Build the app; when configured, its lifespan runs the publisher in a thread."""
+    """Build the app; when configured, its lifespan runs the publisher process."""
     notifier = PublishNotifier()
     wake = threading.Event()
     simple = SimpleViews(services)
@@ -41,16 +38,16 @@ def create_app(services: Services) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         notifier.attach(asyncio.get_running_loop())
-        stop = threading.Event()
-        thread = None
+        publisher = None
         if services.settings.run_publisher:
-            thread = start_publisher_thread(services, stop, wake, notifier.notify)
+            publisher = PublisherProcess(
+                services.settings, wake, notifier.notify, verbose=_verbosity()
+            ).start()
         try:
             yield
         finally:
-            stop.set()
-            if thread is not None:
-                thread.join(timeout=30)
+            if publisher is not None:
+                await asyncio.to_thread(publisher.stop)
 
     routes = [
         Route("/", pages.home),
@@ -82,31 +79,7 @@ def create_app(services: Services) -> Starlette:
     )
 
 
-def start_publisher_thread(
-    services: Services,
-    stop: threading.Event,
-    wake: threading.Event,
-    notify: Callable[[], None],
-) -> threading.Thread:
-    """Run the publisher loop in a daemon thread of this process."""
-    settings = services.settings
-    keyring = services.online_keyring() if settings.tuf_enabled else None
-    publisher = Publisher(
-        settings,
-        services.db,
-        services.store,
-        keyring,
-        on_batch=lambda _result: notify(),
-    )
-    lock = leader_lock(services.db, settings.data_dir)
-    grace = timedelta(seconds=settings.prune_grace)
-
-    thread = threading.Thread(
-        target=publisher.run,
-        args=(lock, stop, wake),
-        kwargs={"prune": lambda: prune(services.store, services.db, grace)},
-        name="endorse-publisher",
-        daemon=True,
-    )
-    thread.start()
-    return thread
+def _verbosity() -> int:
+    """The ``-v`` count the server runs with, for its publisher process."""
+    level = logging.getLogger("endorse").getEffectiveLevel()
+    return 2 if level <= logging.DEBUG else 0
