@@ -52,13 +52,17 @@ NEW_VERSION = "2.0"
 _LIBRARY_INSTALL = """
 import json, sys
 from pathlib import Path
-from endorse.client import ClientCache, ProxyApp, RootPin, Upstream, VerifiedIndex, run_install
+from endorse.client.install import run_install
 url, cache, root, *args = sys.argv[1:]
-upstream = Upstream.parse(url)
-cache = ClientCache.for_upstream(upstream, Path(cache))
-index = VerifiedIndex(upstream, cache, RootPin(Path(root)))
-index.session()
-result = run_install(ProxyApp(index, log_refusals=False), "pip", args, stdout=sys.stderr)
+
+def open_app():
+    from endorse.client import ClientCache, ProxyApp, RootPin, Upstream, VerifiedIndex
+    upstream = Upstream.parse(url)
+    index = VerifiedIndex(upstream, ClientCache.for_upstream(upstream, Path(cache)), RootPin(Path(root)))
+    index.session()
+    return ProxyApp(index, log_refusals=False)
+
+result = run_install(open_app, "pip", args, stdout=sys.stderr)
 print(json.dumps(result.to_json()))
 sys.exit(result.returncode)
 """
@@ -314,7 +318,7 @@ def main() -> None:
     for _ in range(5):
         t = time.perf_counter()
         subprocess.run(
-            [str(BIN / "python"), "-c", "import endorse.client"],
+            [str(BIN / "python"), "-c", "import endorse.client.proxy"],
             env=env,
             capture_output=True,
             check=True,
@@ -343,7 +347,7 @@ def main() -> None:
     print(f"  metadata bytes per install: {metadata}")
     print(
         f"  start-up: endorse --version {statistics.median(startup):.3f} s, "
-        f"python -c 'import endorse.client' {statistics.median(library_import):.3f} s"
+        f"python -c 'import endorse.client.proxy' {statistics.median(library_import):.3f} s"
     )
     print(f"  wrote {path}")
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
@@ -51,6 +51,19 @@ def setup_logging(verbose: int, *, plain: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("endorse").setLevel(level)
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once the output is out, skipping teardown.
+
+    For a command that has finished its work and closed its files: the
+    interpreter's teardown of python-tuf, securesystemslib and boto3 (which
+    securesystemslib imports) takes 60-90 ms, 5-8 % of an ``endorse install``.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:

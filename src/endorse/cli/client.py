@@ -16,14 +16,14 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from endorse.cli._console import ExitCode, err, out, setup_logging
+from endorse.cli._console import ExitCode, err, exit_now, setup_logging
 from endorse.client.errors import (
     NoTrustedRoot,
     PolicyNotMet,
@@ -31,13 +31,15 @@ from endorse.client.errors import (
     VerificationFailed,
 )
 from endorse.client.install import Installer, InstallResult, run_install
-from endorse.client.policy import DEFAULT_POLICY_FILE, Policy, parse_level
-from endorse.client.proxy import ProxyApp, ProxyServer, Refusal
-from endorse.client.resolver import VerifiedIndex, VerifiedTarget
-from endorse.client.trust import Source
-from endorse.client.updater import ClientCache, RootPin, Upstream
-from endorse.client.verify import Check, verify_file, verify_requirements
 from endorse.errors import ConfigError, EndorseError
+
+if TYPE_CHECKING:
+    # The verifying side is imported when a command needs it: `endorse install`
+    # starts the installer first (see endorse.client.install.run_install).
+    from endorse.client.policy import Policy
+    from endorse.client.proxy import ProxyApp, Refusal
+    from endorse.client.resolver import VerifiedIndex, VerifiedTarget
+    from endorse.client.verify import Check
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -69,6 +71,8 @@ class ClientOptions:
 
     def policy(self) -> Policy:
         """The policy file (if any) with the command-line rules on top."""
+        from endorse.client.policy import DEFAULT_POLICY_FILE, Policy, parse_level
+
         path = self.policy_file
         if path is None and DEFAULT_POLICY_FILE.expanduser().exists():
             path = DEFAULT_POLICY_FILE.expanduser()
@@ -82,6 +86,9 @@ class ClientOptions:
 
     def verified_index(self, refresh_interval: float = 60.0) -> VerifiedIndex:
         """The verified view of the upstream (not refreshed yet)."""
+        from endorse.client.resolver import VerifiedIndex
+        from endorse.client.updater import ClientCache, RootPin, Upstream
+
         upstream = Upstream.parse(self.index)
         pin = RootPin(self.root, self.root_sha256, self.trust_on_first_use)
         return VerifiedIndex(
@@ -248,6 +255,8 @@ def _refresh(index: VerifiedIndex) -> None:
 def _level_cell(verified: VerifiedTarget) -> str:
     level = int(verified.trust.level)
     style = _LEVEL_STYLE.get(level, "")
+    from endorse.client.trust import Source
+
     if verified.trust.source is Source.RECENTLY_CLAIMED:
         style = "dark_orange"
     return f"[{style}]{level} {verified.trust.label}[/]"
@@ -317,6 +326,8 @@ def proxy(opts: ClientOptions, host: str, port: int, refresh_interval: float) ->
             err.print("endorse: serving refusals until the metadata verifies", highlight=False)
         for line in policy.describe():
             err.print(f"policy: {line}", highlight=False)
+    from endorse.client.proxy import ProxyApp, ProxyServer
+
     app = ProxyApp(index, policy, unsafe=opts.unsafe)
     server = ProxyServer(app, host, port)
     err.print(f"install with:  pip install --index-url {server.index_url} PROJECT", highlight=False)
@@ -357,25 +368,33 @@ def install(
       endorse install --index https://index.example.org -r requirements.txt
       endorse install --installer uv --require-developer-signed requests -- requests
     """
-    index = opts.verified_index(refresh_interval=3600.0)
-    policy = opts.policy()
-    _announce(opts, index)
-    if not opts.unsafe:
-        _refresh(index)
-    app = ProxyApp(index, policy, unsafe=opts.unsafe, log_refusals=False)
-    result = run_install(app, installer, installer_args, stdout=sys.stderr if as_json else None)
-    _report_install(result, index, as_json=as_json, unsafe=opts.unsafe)
-    if result.returncode != 0 and result.refused:
-        raise SystemExit(ExitCode.REFUSED)
-    raise SystemExit(result.returncode)
+
+    def open_app() -> ProxyApp:
+        # Runs while the installer starts up; nothing is served before it returns.
+        from endorse.client.proxy import ProxyApp
+
+        policy = opts.policy()
+        index = opts.verified_index(refresh_interval=3600.0)
+        _announce(opts, index)
+        if not opts.unsafe:
+            _refresh(index)
+        return ProxyApp(index, policy, unsafe=opts.unsafe, log_refusals=False)
+
+    result = run_install(
+        open_app,
+        installer,
+        installer_args,
+        unsafe=opts.unsafe,
+        stdout=sys.stderr if as_json else None,
+    )
+    _report_install(result, as_json=as_json, unsafe=opts.unsafe)
+    exit_now(ExitCode.REFUSED if result.returncode != 0 and result.refused else result.returncode)
 
 
-def _report_install(
-    result: InstallResult, index: VerifiedIndex, *, as_json: bool, unsafe: bool
-) -> None:
+def _report_install(result: InstallResult, *, as_json: bool, unsafe: bool) -> None:
     if result.served:
         title = (
-            f"endorse: {len(result.served)} file(s) verified from {index.upstream.url} "
+            f"endorse: {len(result.served)} file(s) verified from {result.upstream} "
             f"and served to {result.installer}"
         )
         err.print(trust_table(result.served, title))
@@ -393,9 +412,8 @@ def _report_install(
         )
     if as_json:
         doc = result.to_json()
-        doc["upstream"] = index.upstream.url
         doc["verification"] = not unsafe
-        out.print_json(json.dumps(doc))
+        _print_json(doc)
 
 
 @click.command()
@@ -430,6 +448,8 @@ def verify(
     policy = opts.policy()
     _announce(opts, index)
     _refresh(index)
+    from endorse.client.verify import verify_file, verify_requirements
+
     session = index.session()
     checks: list[Check] = [verify_file(session, f, policy) for f in files]
     for path in requirements:
@@ -457,15 +477,18 @@ def _report_checks(checks: Sequence[Check], index: VerifiedIndex, as_json: bool)
     ok = sum(c.ok for c in checks)
     err.print(f"endorse: {ok} of {len(checks)} verified", highlight=False)
     if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "upstream": index.upstream.url,
-                    "ok": ok == len(checks),
-                    "checks": [c.to_json() for c in checks],
-                }
-            )
+        _print_json(
+            {
+                "upstream": index.upstream.url,
+                "ok": ok == len(checks),
+                "checks": [c.to_json() for c in checks],
+            }
         )
+
+
+def _print_json(doc: dict[str, Any]) -> None:
+    # Plain text: scripts read it, and rich's JSON highlighting cost 30 ms a run.
+    click.echo(json.dumps(doc, indent=2))
 
 
 __all__ = ["install", "proxy", "trust_table", "verify"]

@@ -1,7 +1,10 @@
 """``endorse install``: pip (or uv) through an in-process verifying proxy.
 
 The proxy listens on a free port of 127.0.0.1 in a thread of this process;
-the installer runs as a subprocess with only that proxy as its index and no
+the installer runs as a subprocess. It is started first, and endorse verifies
+the index while the installer starts up (see :func:`run_install`); this
+module imports nothing of the verifying side at import time for that reason.
+The installer runs with only that proxy as its index and no
 configuration of its own that could add another: pip with ``--isolated`` and
 ``PIP_CONFIG_FILE`` set to the null device (``--isolated`` alone still reads
 the global and site configuration files), uv with ``UV_NO_CONFIG`` and
@@ -17,17 +20,20 @@ import logging
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from endorse.client.errors import VerificationFailed
-from endorse.client.proxy import ProxyApp, ProxyServer, Refusal
-from endorse.client.resolver import VerifiedTarget
+
+if TYPE_CHECKING:
+    from endorse.client.proxy import ProxyApp, Refusal
+    from endorse.client.resolver import VerifiedTarget
 
 __all__ = [
     "InstallResult",
@@ -77,6 +83,8 @@ class InstallResult:
     installer: Installer
     returncode: int
     command: list[str]
+    #: The index or mirror the files came from.
+    upstream: str = ""
     served: list[VerifiedTarget] = field(default_factory=list)
     unverified: dict[str, int] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
@@ -94,6 +102,7 @@ class InstallResult:
         """The ``--json`` document."""
         return {
             "installer": self.installer,
+            "upstream": self.upstream,
             "returncode": self.returncode,
             "metadata": self.status,
             "bytes": {"metadata": self.metadata_bytes, "targets": self.target_bytes},
@@ -213,43 +222,64 @@ def installer_env(installer: Installer, environ: Mapping[str, str]) -> dict[str,
 
 
 def run_install(
-    app: ProxyApp,
+    open_app: Callable[[], ProxyApp],
     installer: Installer,
     args: Sequence[str],
     *,
+    unsafe: bool = False,
     environ: Mapping[str, str] | None = None,
     python: str | None = None,
     stdout: Any = None,
     port: int = 0,
 ) -> InstallResult:
-    """Run the installer through ``app`` on a local port; report what was served.
+    """Run the installer through the proxy of ``open_app()``; report what was served.
 
-    The caller should have refreshed ``app.index`` first, so that a refused
-    refresh stops before the installer starts.
+    The installer starts first, with the proxy's socket already listening, and
+    ``open_app`` (importing the verifying side, refreshing and verifying the
+    index's metadata) runs while the installer starts up: pip takes 0.3-0.4 s
+    before its first request, and that request waits in the socket's backlog
+    until the proxy serves. Nothing is answered before ``open_app`` returned.
+    If it raises (the index did not verify), the installer is killed before it
+    received a byte and the error propagates. ``unsafe`` must be what the app
+    will be: arguments are checked before the installer starts.
     """
-    if not app.unsafe:
+    if not unsafe:
         check_arguments(args)
     started = time.monotonic()
-    with ProxyServer(app, port=port) as server:
-        command = installer_command(installer, server.index_url, args, python=python)
-        logger.info("running %s", shlex.join(command))
-        completed = subprocess.run(
-            command,
-            env=installer_env(installer, os.environ if environ is None else environ),
-            stdout=stdout,
-            check=False,
-        )
+    listener = socket.create_server(("127.0.0.1", port))
+    index_url = f"http://127.0.0.1:{listener.getsockname()[1]}/simple/"
+    command = installer_command(installer, index_url, args, python=python)
+    logger.info("running %s", shlex.join(command))
+    process = subprocess.Popen(
+        command,
+        env=installer_env(installer, os.environ if environ is None else environ),
+        stdout=stdout,
+    )
+    try:
+        app = open_app()
+        if app.unsafe != unsafe:
+            raise ValueError("run_install(unsafe=...) must match the app it opens")
+        from endorse.client.proxy import ProxyServer
+
+        with ProxyServer(app, sock=listener):
+            returncode = process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        listener.close()
     activity = app.activity
     session = app.index.current()
     return InstallResult(
         installer=installer,
-        returncode=completed.returncode,
+        returncode=returncode,
         command=command,
+        upstream=app.upstream.url,
         served=list(activity.served.values()),
         unverified=dict(activity.unverified),
         refusals=list(activity.refusals),
         status=session.status() if session is not None and not app.unsafe else {},
-        # Since the index was opened: the refresh before the installer started counts.
+        # Since the index was opened: the refresh in open_app() counts.
         metadata_bytes=app.index.fetcher.metadata_bytes,
         target_bytes=app.index.fetcher.target_bytes,
         seconds=time.monotonic() - started,

@@ -28,6 +28,7 @@ import json
 import logging
 import re
 import shutil
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -403,8 +404,20 @@ class ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, app: ProxyApp, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__((host, port), _Handler)
+    def __init__(
+        self,
+        app: ProxyApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        sock: socket.socket | None = None,
+    ) -> None:
+        """Bind ``host:port``, or serve ``sock``: a socket already listening."""
+        super().__init__((host, port), _Handler, bind_and_activate=sock is None)
+        if sock is not None:
+            self.socket.close()
+            self.socket = sock
+            self.server_address = sock.getsockname()
         self.app = app
         self._thread: threading.Thread | None = None
 
@@ -424,7 +437,7 @@ class ProxyServer(ThreadingHTTPServer):
         self._thread = threading.Thread(
             # ``stop()`` waits for the loop to look at its flag: poll often.
             target=self.serve_forever,
-            kwargs={"poll_interval": 0.02},
+            kwargs={"poll_interval": 0.005},
             name="endorse-proxy",
             daemon=True,
         )
