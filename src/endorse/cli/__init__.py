@@ -26,7 +26,7 @@ COMMANDS = {
     "upload": "endorse.cli.dev:upload",
     "sign": "endorse.cli.dev:sign",
     "proxy": "endorse.cli.client:proxy",
-    "install": "endorse.cli.client:install",
+    "install": "endorse.cli.install:install",
     "verify": "endorse.cli.client:verify",
     "evaluate": "endorse.cli.evaluate:evaluate",
 }

@@ -7,16 +7,18 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from enum import IntEnum
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
 from rich.logging import RichHandler
 
+from endorse.cli._exit import ExitCode, exit_now
 from endorse.errors import EndorseError
 from endorse.settings import Settings
+
+__all__ = ["ExitCode", "err", "exit_now", "out", "setup_logging"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -24,16 +26,6 @@ R = TypeVar("R")
 #: Results go to stdout; progress, logs and errors to stderr.
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
-
-
-class ExitCode(IntEnum):
-    """Exit codes scripts can rely on."""
-
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    REFUSED = 3
-    INTERRUPTED = 130
 
 
 def setup_logging(verbose: int, *, plain: bool = False) -> None:
@@ -51,19 +43,6 @@ def setup_logging(verbose: int, *, plain: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("endorse").setLevel(level)
-
-
-def exit_now(code: int) -> NoReturn:
-    """End the process with ``code`` once the output is out, skipping teardown.
-
-    For a command that has finished its work and closed its files: the
-    interpreter's teardown of python-tuf, securesystemslib and boto3 (which
-    securesystemslib imports) takes 60-90 ms, 5-8 % of an ``endorse install``.
-    """
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -1,4 +1,6 @@
-"""Client commands: ``endorse proxy``, ``endorse install`` and ``endorse verify``.
+"""Client commands ``endorse proxy`` and ``endorse verify``, and the client's output.
+
+``endorse install`` lives in :mod:`endorse.cli.install` (it must start light).
 
 The index comes from ``--index`` / ``ENDORSE_INDEX_URL`` (the index itself or
 any mirror of its ``/tuf/`` tree), the client cache from ``--cache-dir`` /
@@ -9,40 +11,34 @@ any mirror of its ``/tuf/`` tree), the client cache from ``--cache-dir`` /
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from endorse.cli._console import ExitCode, err, exit_now, setup_logging
+from endorse.cli._console import ExitCode, err
+from endorse.cli.client_options import ClientOptions, client_options, reports_refusals
 from endorse.client.errors import (
     NoTrustedRoot,
     PolicyNotMet,
     UpstreamUnavailable,
     VerificationFailed,
 )
-from endorse.client.install import Installer, InstallResult, run_install
 from endorse.errors import ConfigError, EndorseError
 
 if TYPE_CHECKING:
     # The verifying side is imported when a command needs it: `endorse install`
     # starts the installer first (see endorse.client.install.run_install).
-    from endorse.client.policy import Policy
-    from endorse.client.proxy import ProxyApp, Refusal
+    from endorse.client.install import InstallResult
+    from endorse.client.proxy import Refusal
     from endorse.client.resolver import VerifiedIndex, VerifiedTarget
     from endorse.client.verify import Check
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 _LEVEL_STYLE = {1: "yellow", 2: "yellow", 3: "green", 4: "bold green"}
 _UNSAFE_WARNING = (
@@ -53,176 +49,16 @@ _UNSAFE_WARNING = (
 )
 
 
-@dataclass(frozen=True)
-class ClientOptions:
-    """The options every client command shares."""
-
-    index: str
-    root: Path | None
-    root_sha256: str | None
-    trust_on_first_use: bool
-    cache_dir: Path | None
-    policy_file: Path | None
-    min_trust: str | None
-    require_developer_signed: tuple[str, ...]
-    claimed_only: bool
-    unsafe: bool
-    verbose: int
-
-    def policy(self) -> Policy:
-        """The policy file (if any) with the command-line rules on top."""
-        from endorse.client.policy import DEFAULT_POLICY_FILE, Policy, parse_level
-
-        path = self.policy_file
-        if path is None and DEFAULT_POLICY_FILE.expanduser().exists():
-            path = DEFAULT_POLICY_FILE.expanduser()
-        policy = Policy.from_file(path) if path is not None else Policy()
-        level = parse_level(self.min_trust, "--min-trust") if self.min_trust else None
-        return policy.with_options(
-            min_trust=level,
-            claimed_only=self.claimed_only,
-            require_developer_signed=self.require_developer_signed,
-        )
-
-    def verified_index(self, refresh_interval: float = 60.0) -> VerifiedIndex:
-        """The verified view of the upstream (not refreshed yet)."""
-        from endorse.client.resolver import VerifiedIndex
-        from endorse.client.updater import ClientCache, RootPin, Upstream
-
-        upstream = Upstream.parse(self.index)
-        pin = RootPin(self.root, self.root_sha256, self.trust_on_first_use)
-        return VerifiedIndex(
-            upstream,
-            ClientCache.for_upstream(upstream, self.cache_dir),
-            pin,
-            refresh_interval=refresh_interval,
-        )
-
-
-def client_options(*, unsafe: bool = True) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """The shared options, gathered into one ``ClientOptions`` argument ``opts``."""
-
-    def decorate(func: Callable[..., R]) -> Callable[..., R]:
-        @functools.wraps(func)
-        def wrapper(**kwargs: Any) -> R:
-            opts = ClientOptions(
-                index=kwargs.pop("index"),
-                root=kwargs.pop("root"),
-                root_sha256=kwargs.pop("root_sha256"),
-                trust_on_first_use=kwargs.pop("trust_on_first_use"),
-                cache_dir=kwargs.pop("cache_dir"),
-                policy_file=kwargs.pop("policy_file"),
-                min_trust=kwargs.pop("min_trust"),
-                require_developer_signed=kwargs.pop("require_developer_signed"),
-                claimed_only=kwargs.pop("claimed_only"),
-                unsafe=kwargs.pop("unsafe", False),
-                verbose=kwargs.pop("verbose"),
-            )
-            setup_logging(opts.verbose)
-            return func(opts=opts, **kwargs)
-
-        options = [
-            click.option(
-                "--index",
-                envvar="ENDORSE_INDEX_URL",
-                required=True,
-                help="The index, or a mirror of it [env ENDORSE_INDEX_URL].",
-            ),
-            click.option(
-                "--root",
-                type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                help="Pin this root.json (from the index's operators).",
-            ),
-            click.option(
-                "--root-sha256",
-                metavar="HEX",
-                help="Pin the root by its SHA-256 (printed by `endorse serve`).",
-            ),
-            click.option(
-                "--trust-on-first-use",
-                is_flag=True,
-                help="Trust whatever root the index serves first (NOT SAFE: no pin at all).",
-            ),
-            click.option(
-                "--cache-dir",
-                envvar="ENDORSE_CLIENT_CACHE",
-                type=click.Path(file_okay=False, path_type=Path),
-                help="Client cache [env ENDORSE_CLIENT_CACHE; default ~/.cache/endorse].",
-            ),
-            click.option(
-                "--policy",
-                "policy_file",
-                envvar="ENDORSE_CLIENT_POLICY",
-                type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                help="Policy file [env ENDORSE_CLIENT_POLICY; default "
-                "~/.config/endorse/client.toml if it exists].",
-            ),
-            click.option(
-                "--min-trust",
-                metavar="LEVEL",
-                help="Minimum trust level for every file: 1-4 or a name (developer-signed).",
-            ),
-            click.option(
-                "--require-developer-signed",
-                metavar="PROJECT",
-                multiple=True,
-                help="This project's files must be developer-signed (level 3). Repeatable.",
-            ),
-            click.option(
-                "--claimed-only",
-                is_flag=True,
-                help="Only projects under the offline-signed claimed role.",
-            ),
-            click.option("-v", "--verbose", count=True, help="More logging (-vv for debug)."),
-        ]
-        if unsafe:
-            options.append(
-                click.option(
-                    "--unsafely-disable-package-verification",
-                    "unsafe",
-                    is_flag=True,
-                    help="Pass everything through UNVERIFIED (PEP 458's escape hatch).",
-                )
-            )
-        decorated: Callable[..., R] = wrapper
-        for option in reversed(options):
-            decorated = option(decorated)
-        return decorated
-
-    return decorate
-
-
-def reports_refusals(func: Callable[P, R]) -> Callable[P, R]:
-    """Refusals exit 3, other errors 1, each with its message and hint."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except (VerificationFailed, PolicyNotMet) as e:
-            _print_error("endorse", e)
-            raise SystemExit(ExitCode.REFUSED) from None
-        except ConfigError as e:
-            _print_error("error", e)
-            raise SystemExit(ExitCode.USAGE) from None
-        except EndorseError as e:
-            _print_error("error", e)
-            raise SystemExit(ExitCode.ERROR) from None
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise SystemExit(ExitCode.INTERRUPTED) from None
-
-    return wrapper
-
-
-def _print_error(label: str, error: EndorseError) -> None:
+def print_error(label: str, error: EndorseError) -> None:
+    """An error's message and hint on stderr."""
     err.print(f"[bold red]{label}:[/] {escape(error.message)}", highlight=False)
     if error.hint:
         err.print(f"[bold]hint:[/] {escape(error.hint)}", highlight=False)
     logging.getLogger(__name__).debug("traceback", exc_info=True)
 
 
-def _announce(opts: ClientOptions, index: VerifiedIndex) -> None:
+def announce(opts: ClientOptions, index: VerifiedIndex) -> None:
+    """Warn loudly about verification disabled or a root trusted on first use."""
     if opts.unsafe:
         err.print(Panel(_UNSAFE_WARNING.format(url=index.upstream.url), border_style="red"))
     elif opts.trust_on_first_use and not index.cache.has_root():
@@ -237,7 +73,8 @@ def _announce(opts: ClientOptions, index: VerifiedIndex) -> None:
         )
 
 
-def _refresh(index: VerifiedIndex) -> None:
+def refresh(index: VerifiedIndex) -> None:
+    """Refresh and verify the index's metadata; say what is now trusted."""
     session = index.session()
     status = session.status()
     mode = "[bold yellow]OFFLINE, from the cache[/] " if session.offline else ""
@@ -315,14 +152,14 @@ def proxy(opts: ClientOptions, host: str, port: int, refresh_interval: float) ->
     """
     index = opts.verified_index(refresh_interval)
     policy = opts.policy()
-    _announce(opts, index)
+    announce(opts, index)
     if not opts.unsafe:
         try:
-            _refresh(index)
+            refresh(index)
         except (VerificationFailed, UpstreamUnavailable) as e:
             if isinstance(e, NoTrustedRoot):
                 raise
-            _print_error("endorse" if isinstance(e, VerificationFailed) else "error", e)
+            print_error("endorse" if isinstance(e, VerificationFailed) else "error", e)
             err.print("endorse: serving refusals until the metadata verifies", highlight=False)
         for line in policy.describe():
             err.print(f"policy: {line}", highlight=False)
@@ -342,56 +179,8 @@ def proxy(opts: ClientOptions, host: str, port: int, refresh_interval: float) ->
         app.close()
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@client_options()
-@click.option(
-    "--installer",
-    type=click.Choice(["pip", "uv"]),
-    default="pip",
-    show_default=True,
-    help="Run `pip install` or `uv pip install`.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
-@click.argument("installer_args", nargs=-1, type=click.UNPROCESSED)
-@reports_refusals
-def install(
-    opts: ClientOptions, installer: Installer, as_json: bool, installer_args: tuple[str, ...]
-) -> None:
-    """Install with pip (or uv) from the index, only what verifies.
-
-    Every argument after endorse's own options goes to the installer
-    unchanged (put `--` first if one looks like an endorse option). The
-    trust level of each file installed is printed at the end.
-
-    \b
-    Example:
-      endorse install --index https://index.example.org -r requirements.txt
-      endorse install --installer uv --require-developer-signed requests -- requests
-    """
-
-    def open_app() -> ProxyApp:
-        # Runs while the installer starts up; nothing is served before it returns.
-        from endorse.client.proxy import ProxyApp
-
-        policy = opts.policy()
-        index = opts.verified_index(refresh_interval=3600.0)
-        _announce(opts, index)
-        if not opts.unsafe:
-            _refresh(index)
-        return ProxyApp(index, policy, unsafe=opts.unsafe, log_refusals=False)
-
-    result = run_install(
-        open_app,
-        installer,
-        installer_args,
-        unsafe=opts.unsafe,
-        stdout=sys.stderr if as_json else None,
-    )
-    _report_install(result, as_json=as_json, unsafe=opts.unsafe)
-    exit_now(ExitCode.REFUSED if result.returncode != 0 and result.refused else result.returncode)
-
-
-def _report_install(result: InstallResult, *, as_json: bool, unsafe: bool) -> None:
+def report_install(result: InstallResult, *, as_json: bool, unsafe: bool) -> None:
+    """The trust table, refusals and (``--json``) the report of ``endorse install``."""
     if result.served:
         title = (
             f"endorse: {len(result.served)} file(s) verified from {result.upstream} "
@@ -446,8 +235,8 @@ def verify(
         raise ConfigError("nothing to verify", hint="name files, or -r requirements.txt")
     index = opts.verified_index()
     policy = opts.policy()
-    _announce(opts, index)
-    _refresh(index)
+    announce(opts, index)
+    refresh(index)
     from endorse.client.verify import verify_file, verify_requirements
 
     session = index.session()
@@ -491,4 +280,4 @@ def _print_json(doc: dict[str, Any]) -> None:
     click.echo(json.dumps(doc, indent=2))
 
 
-__all__ = ["install", "proxy", "trust_table", "verify"]
+__all__ = ["announce", "print_error", "proxy", "refresh", "report_install", "trust_table", "verify"]
