@@ -14,11 +14,20 @@ import click
 from rich.console import Console
 from rich.logging import RichHandler
 
-from endorse.cli._exit import ExitCode, exit_now
+from endorse.cli._exit import ExitCode
 from endorse.errors import EndorseError
 from endorse.settings import Settings
 
-__all__ = ["ExitCode", "err", "exit_now", "out", "setup_logging"]
+__all__ = [
+    "ExitCode",
+    "data_dir_option",
+    "err",
+    "load_settings",
+    "out",
+    "read_secret",
+    "reports_errors",
+    "setup_logging",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
