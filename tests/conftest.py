@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -264,3 +264,13 @@ def http_upload(
         auth=("__token__", token or server.token),
         timeout=120,
     )
+
+
+def wait_until(
+    predicate: Callable[[], object], timeout: float = 30, *, poll: float = 0.05, what: str = ""
+) -> None:
+    """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what or predicate}"
+        time.sleep(poll)

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from endorse.repository.published import PublishedMetadata
 from endorse.repository.publisher import Publisher
 from endorse.services import Services
 from endorse.settings import Settings
-from tests.conftest import ENDORSE, IndexServer, http_upload, server_env
+from tests.conftest import ENDORSE, IndexServer, http_upload, server_env, wait_until
 from tests.packages import make_wheel
 
 
@@ -71,13 +70,6 @@ def is_running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_serve_publishes_from_a_child_process_it_restarts(

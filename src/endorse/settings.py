@@ -125,7 +125,7 @@ class Settings:
         for f in dataclasses.fields(Expiry):
             lifetime: timedelta = getattr(self.expiry, f.name)
             days = lifetime / timedelta(days=1)
-            env[f"{ENV_PREFIX}EXPIRY_{f.name.upper()}_DAYS"] = repr(days)
+            env[_expiry_variable(f.name)] = repr(days)
         return env
 
     def validate(self) -> None:
@@ -142,10 +142,14 @@ class Settings:
             )
 
 
+def _expiry_variable(role_kind: str) -> str:
+    return f"{ENV_PREFIX}EXPIRY_{role_kind.upper()}_DAYS"
+
+
 def _expiry_from_env(environ: Mapping[str, str]) -> Expiry:
     values: dict[str, timedelta] = {}
     for f in dataclasses.fields(Expiry):
-        key = f"{ENV_PREFIX}EXPIRY_{f.name.upper()}_DAYS"
+        key = _expiry_variable(f.name)
         if key in environ:
             days = _cast(key, environ[key], "float")
             values[f.name] = timedelta(days=days)

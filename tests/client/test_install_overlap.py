@@ -18,6 +18,7 @@ from endorse.client import ClientCache, ProxyApp, RootPin, Upstream, Verificatio
 from endorse.client.install import run_install
 from endorse.client.resolver import VerifiedIndex
 from tests.client.conftest import World
+from tests.conftest import wait_until
 
 FAKE_PIP = """#!{python}
 import sys, time, urllib.request
@@ -39,13 +40,6 @@ def fake_installer(folder: Path) -> Path:
     return script
 
 
-def wait_for(path: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.01)
-
-
 def test_the_installer_starts_first_and_is_answered_only_once_verified(
     world: World, tmp_path: Path
 ) -> None:
@@ -53,7 +47,8 @@ def test_the_installer_starts_first_and_is_answered_only_once_verified(
     opened: list[float] = []
 
     def open_app() -> ProxyApp:
-        wait_for(out / "started")  # the installer runs before anything is verified
+        # The installer runs before anything is verified.
+        wait_until((out / "started").exists, poll=0.01, what="the installer to start")
         time.sleep(0.3)  # and its request waits for the proxy meanwhile
         upstream = Upstream.parse(world.url)
         index = VerifiedIndex(
@@ -79,7 +74,7 @@ def test_a_refused_index_stops_the_installer_before_it_gets_anything(
     out = tmp_path / "installer"
 
     def open_app() -> ProxyApp:
-        wait_for(out / "started")
+        wait_until((out / "started").exists, poll=0.01, what="the installer to start")
         raise VerificationFailed("the timestamp expired", check="expiry")
 
     started = time.monotonic()

@@ -1,6 +1,7 @@
 """Client commands ``endorse proxy`` and ``endorse verify``, and the client's output.
 
-``endorse install`` lives in :mod:`endorse.cli.install` (it must start light).
+``endorse install`` lives in :mod:`endorse.cli.install`, which must start light:
+it imports this module only once the installer runs.
 
 The index comes from ``--index`` / ``ENDORSE_INDEX_URL`` (the index itself or
 any mirror of its ``/tuf/`` tree), the client cache from ``--cache-dir`` /
@@ -30,15 +31,14 @@ from endorse.client.errors import (
     UpstreamUnavailable,
     VerificationFailed,
 )
+from endorse.client.proxy import ProxyApp, ProxyServer, Refusal
+from endorse.client.resolver import VerifiedIndex, VerifiedTarget
+from endorse.client.trust import Source
+from endorse.client.verify import Check, verify_file, verify_requirements
 from endorse.errors import ConfigError, EndorseError
 
 if TYPE_CHECKING:
-    # The verifying side is imported when a command needs it: `endorse install`
-    # starts the installer first (see endorse.client.install.run_install).
     from endorse.client.install import InstallResult
-    from endorse.client.proxy import Refusal
-    from endorse.client.resolver import VerifiedIndex, VerifiedTarget
-    from endorse.client.verify import Check
 
 _LEVEL_STYLE = {1: "yellow", 2: "yellow", 3: "green", 4: "bold green"}
 _UNSAFE_WARNING = (
@@ -92,8 +92,6 @@ def refresh(index: VerifiedIndex) -> None:
 def _level_cell(verified: VerifiedTarget) -> str:
     level = int(verified.trust.level)
     style = _LEVEL_STYLE.get(level, "")
-    from endorse.client.trust import Source
-
     if verified.trust.source is Source.RECENTLY_CLAIMED:
         style = "dark_orange"
     return f"[{style}]{level} {verified.trust.label}[/]"
@@ -163,8 +161,6 @@ def proxy(opts: ClientOptions, host: str, port: int, refresh_interval: float) ->
             err.print("endorse: serving refusals until the metadata verifies", highlight=False)
         for line in policy.describe():
             err.print(f"policy: {line}", highlight=False)
-    from endorse.client.proxy import ProxyApp, ProxyServer
-
     app = ProxyApp(index, policy, unsafe=opts.unsafe)
     server = ProxyServer(app, host, port)
     err.print(f"install with:  pip install --index-url {server.index_url} PROJECT", highlight=False)
@@ -237,8 +233,6 @@ def verify(
     policy = opts.policy()
     announce(opts, index)
     refresh(index)
-    from endorse.client.verify import verify_file, verify_requirements
-
     session = index.session()
     checks: list[Check] = [verify_file(session, f, policy) for f in files]
     for path in requirements:

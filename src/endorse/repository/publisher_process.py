@@ -55,7 +55,6 @@ class PublisherProcess:
         *,
         verbose: int = 0,
     ) -> None:
-        self.settings = settings
         #: Set by upload handlers; forwarded to the child as one line.
         self.wake = wake
         self.on_batch = on_batch
@@ -67,12 +66,6 @@ class PublisherProcess:
         self._stdin_lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._threads: list[threading.Thread] = []
-
-    @property
-    def pid(self) -> int | None:
-        """The running child's process id."""
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
 
     def start(self) -> PublisherProcess:
         """Start the child, and the threads that supervise and wake it."""

@@ -225,41 +225,26 @@ class RoleSizes:
         """A warm client after any publish: a new timestamp and the whole new snapshot."""
         return self.fixed.timestamp + self.grown.snapshot
 
-    def _sharded_claimed_path(self) -> float:
-        g = self.grown
+    def _sharded_top_level_and_claimed(self) -> float:
+        """``top_level`` with the sharded snapshot, plus claimed and one shard."""
+        g, f = self.grown, self.fixed
         if g.sharded_claimed is None or g.sharded_shard_mean is None:
             raise ValueError("sizes were measured without the sharded variant")
-        return g.sharded_claimed + g.sharded_shard_mean
+        snapshot = g.sharded_snapshot if g.sharded_snapshot is not None else g.snapshot
+        return (
+            f.root + f.timestamp + snapshot + f.targets + g.sharded_claimed + g.sharded_shard_mean
+        )
 
     @property
     def sharded_per_install_claimed(self) -> float:
         """Proposal: as ``per_install_claimed`` with claimed + one shard instead of claimed."""
-        g, f = self.grown, self.fixed
-        snapshot = g.sharded_snapshot if g.sharded_snapshot is not None else g.snapshot
-        return (
-            f.root
-            + f.timestamp
-            + snapshot
-            + f.targets
-            + self._sharded_claimed_path()
-            + f.project_role
-        )
+        return self._sharded_top_level_and_claimed() + self.fixed.project_role
 
     @property
     def sharded_per_install_unclaimed(self) -> float:
         """Proposal: as ``per_install_unclaimed`` with claimed + one shard instead of claimed."""
-        g, f = self.grown, self.fixed
-        snapshot = g.sharded_snapshot if g.sharded_snapshot is not None else g.snapshot
-        return (
-            f.root
-            + f.timestamp
-            + snapshot
-            + f.targets
-            + self._sharded_claimed_path()
-            + f.recently_claimed
-            + f.unclaimed
-            + 3 * f.bin
-        )
+        f = self.fixed
+        return self._sharded_top_level_and_claimed() + f.recently_claimed + f.unclaimed + 3 * f.bin
 
 
 @dataclass(frozen=True)
