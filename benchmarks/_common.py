@@ -242,7 +242,7 @@ def _bench_token(data_dir: Path) -> str:
     import secrets
     import warnings
 
-    from endorse.services import Services
+    from endorse.services.index import Services
     from endorse.settings import Settings
 
     settings = Settings(

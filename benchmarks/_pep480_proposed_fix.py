@@ -30,12 +30,16 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from endorse.repository import events as ev
+from endorse.repository import publisher as pub
+from endorse.repository import tufrepo
 from packaging.utils import NormalizedName
 from securesystemslib.signer import Key
 from sqlalchemy import insert, select
 from tuf.api.metadata import Delegations, Metadata, Targets
 from tuf.repository import AbortEdit
 
+from endorse.index.claims import CLAIMED_STATE, RECENTLY_CLAIMED_STATE, project_role_name
 from endorse.metadata.delegations import project_delegation
 from endorse.metadata.roles import (
     CLAIMED,
@@ -44,11 +48,7 @@ from endorse.metadata.roles import (
     claimed_project_role,
     recently_claimed_project_role,
 )
-from endorse.repository import events as ev
-from endorse.repository import publisher as pub
-from endorse.repository import tufrepo
-from endorse.repository.claims import CLAIMED_STATE, RECENTLY_CLAIMED_STATE, project_role_name
-from endorse.repository.published import PublishedMetadata, metadata_key
+from endorse.metadata.storage_keys import metadata_key
 from endorse.storage.db import (
     ClaimMaintainer,
     DeveloperKey,
@@ -59,8 +59,9 @@ from endorse.storage.db import (
     SigningEvent,
     User,
 )
+from endorse.storage.published import PublishedMetadata
 
-logger = logging.getLogger("endorse.repository.events")
+logger = logging.getLogger("endorse.index.events")
 
 #: Names / ids per IN (...) list: far below SQLite's and PostgreSQL's bind limits.
 CHUNK = 5000

@@ -7,8 +7,8 @@ files, claims, role versions and queue entries are bulk-inserted with
 SQLAlchemy Core using the models of :mod:`endorse.storage.db`, exactly the rows
 ``claim_project`` and ``Releases._accept`` would leave; each project's
 developer-signed version 1 (built with :func:`endorse.developer.build_release`,
-signed with its own Ed25519 key) is stored with ``store.put(role_blob_key(...))``.
-The real :class:`~endorse.repository.publisher.Publisher` then publishes them
+signed with its own Ed25519 key) is stored with ``store.put(developer_role_key(...))``.
+The real :class:`~endorse.publisher.publisher.Publisher` then publishes them
 into ``recently-claimed`` (``publish_once()`` until idle).
 
 Measured: :meth:`SigningEvents.prepare_claimed`, signing with the demo offline
@@ -43,22 +43,25 @@ from tuf.api.metadata import Metadata, Snapshot, Timestamp
 from tuf.ngclient import Updater, UpdaterConfig, Urllib3Fetcher
 
 from _common import wheel_bytes
-from endorse.demo import ensure_repository
 from endorse.developer import build_release, sign_release
+from endorse.index.claims import RECENTLY_CLAIMED_STATE
+from endorse.index.events import SigningEvents
 from endorse.metadata.paths import core_metadata_target, file_target, listing_target
 from endorse.metadata.roles import CLAIMED, RECENTLY_CLAIMED, SNAPSHOT, TARGETS, UNCLAIMED
+from endorse.metadata.storage_keys import (
+    TIMESTAMP_KEY,
+    developer_role_key,
+    metadata_key,
+    target_key,
+)
 from endorse.metadata.trust import TrustLevel
 from endorse.packages.distributions import inspect_distribution
 from endorse.packages.names import confusable_key
-from endorse.repository.bootstrap import OFFLINE_KEYRING
-from endorse.repository.claims import RECENTLY_CLAIMED_STATE
-from endorse.repository.events import SigningEvents
-from endorse.repository.keys import Keyring
-from endorse.repository.project_targets import target_key
-from endorse.repository.published import TIMESTAMP_KEY, metadata_key
-from endorse.repository.publisher import Publisher
-from endorse.repository.releases import role_blob_key
-from endorse.services import Services
+from endorse.publisher.bootstrap import OFFLINE_KEYRING
+from endorse.publisher.keyring import Keyring
+from endorse.publisher.publisher import Publisher
+from endorse.services.demo import ensure_repository
+from endorse.services.index import Services
 from endorse.settings import Settings
 from endorse.storage.db import (
     ClaimMaintainer,
@@ -136,7 +139,7 @@ def check_wheel_matches_library(wheel: Wheel, folder: Path) -> None:
 def _file_row(
     file_id: int, project_id: int, w: Wheel, level: TrustLevel, uploader: int
 ) -> dict[str, Any]:
-    # Mirrors endorse.uploads._file_record.
+    # Mirrors endorse.index.uploads._file_record.
     return {
         "id": file_id,
         "project_id": project_id,
@@ -241,7 +244,7 @@ def build_event_repo(
             }
             md = build_release(project_json, [], previous=None)
             sign_release(md, signer)
-            blobs.append((role_blob_key(name, 1), md.to_bytes()))
+            blobs.append((developer_role_key(name, 1), md.to_bytes()))
         repo.setup["sign_v1_seconds"] = round(time.perf_counter() - t, 2)
 
         t = time.perf_counter()
@@ -339,7 +342,9 @@ def _bulk_insert(
                 }
             )
             maintainers.append({"project_id": p, "user_id": u})
-            versions.append({"project_id": p, "version": 1, "blob_key": role_blob_key(name, 1)})
+            versions.append(
+                {"project_id": p, "version": 1, "blob_key": developer_role_key(name, 1)}
+            )
             queue.append({"project_id": p})
         owner = uid + len(names)
         if free:

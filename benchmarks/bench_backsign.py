@@ -4,7 +4,7 @@
 Generates synthetic tiny wheels (setup, not measured: stored zips built in
 memory, written by worker processes), initialises a demo repository with
 PEP 458's 16,384 hashed bins, then runs the library's bulk import
-(``endorse.repository.importer.import_directory``, what ``endorse admin
+(``endorse.services.importer.import_directory``, what ``endorse admin
 import`` calls) and reports files/s and its two phases:
 
 * checking and storing: every file is inspected (name, version, archive,
@@ -42,9 +42,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import wheel_bytes, write_result
-from endorse.demo import ensure_repository
-from endorse.repository.importer import import_directory
-from endorse.services import Services
+from endorse.services.demo import ensure_repository
+from endorse.services.importer import import_directory
+from endorse.services.index import Services
 from endorse.settings import Settings
 
 

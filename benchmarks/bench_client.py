@@ -121,10 +121,10 @@ def publish_world(url: str, token: str, data_dir: Path, work: Path, claimed: int
 
 def signing_event(data_dir: Path) -> None:
     """Move the recently-claimed projects into claimed (the demo's offline key)."""
-    from endorse.repository.bootstrap import OFFLINE_KEYRING
-    from endorse.repository.events import SigningEvents
-    from endorse.repository.keys import Keyring
-    from endorse.services import Services
+    from endorse.index.events import SigningEvents
+    from endorse.publisher.bootstrap import OFFLINE_KEYRING
+    from endorse.publisher.keyring import Keyring
+    from endorse.services.index import Services
     from endorse.settings import Settings
 
     services = Services.open(Settings(data_dir=data_dir))

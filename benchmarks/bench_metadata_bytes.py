@@ -52,14 +52,14 @@ from tuf.ngclient import Updater, UpdaterConfig, Urllib3Fetcher
 
 from _common import start_endorse, write_result, write_wheel
 from endorse.clock import SystemClock
-from endorse.demo import ensure_repository
 from endorse.metadata.layout import bin_names
 from endorse.metadata.paths import core_metadata_target, file_target, listing_target
 from endorse.metadata.roles import UNCLAIMED
 from endorse.metadata.trust import TrustLevel, trust_custom
-from endorse.repository.importer import import_directory
-from endorse.repository.tufrepo import StoredRepository
-from endorse.services import Services
+from endorse.publisher.repository import StoredRepository
+from endorse.services.demo import ensure_repository
+from endorse.services.importer import import_directory
+from endorse.services.index import Services
 from endorse.settings import Settings
 
 ROLE_ORDER = [

@@ -91,7 +91,7 @@ from endorse.research.metadata_cost import (
     Piecewise,
     RoleSizes,
 )
-from endorse.services import Services
+from endorse.services.index import Services
 from endorse.settings import Settings
 
 

@@ -11,10 +11,10 @@ from securesystemslib.signer import CryptoSigner, Signer
 
 from endorse.developer import IndexClient, build_release, sign_release
 from endorse.errors import EndorseError
-from endorse.repository.bootstrap import OFFLINE_KEYRING
-from endorse.repository.events import SigningEvents
-from endorse.repository.keys import Keyring
-from endorse.services import Services
+from endorse.index.events import SigningEvents
+from endorse.publisher.bootstrap import OFFLINE_KEYRING
+from endorse.publisher.keyring import Keyring
+from endorse.services.index import Services
 from endorse.settings import Settings
 from endorse.signing.descriptor import KeyDescriptor, KeyKind
 from tests.conftest import IndexServer

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from endorse.metadata.paths import file_target
-from endorse.repository.bootstrap import OFFLINE_KEYRING
+from endorse.publisher.bootstrap import OFFLINE_KEYRING
 from tests.conftest import ENDORSE, IndexServer, pip_install, server_env, twine_upload
 from tests.packages import make_wheel
 

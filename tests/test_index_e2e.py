@@ -10,7 +10,7 @@ import pytest
 from tuf.api.exceptions import DownloadLengthMismatchError, LengthOrHashMismatchError
 
 from endorse.metadata.paths import core_metadata_target, file_target, listing_target
-from endorse.repository.project_targets import target_key
+from endorse.metadata.storage_keys import target_key
 from tests.conftest import IndexServer, pip_install, tool_env, twine_upload, uv_install
 from tests.packages import make_sdist, make_wheel
 

@@ -72,8 +72,8 @@ def test_signing_event_moves_project_into_claimed(
 ) -> None:
     """After the event, the project is found through claimed/p-signed-pkg; the next
     release continues from the same version under the new role."""
-    from endorse.repository.events import SigningEvents
-    from endorse.services import Services
+    from endorse.index.events import SigningEvents
+    from endorse.services.index import Services
     from endorse.settings import Settings
 
     services = Services.open(Settings(data_dir=server.data_dir))
@@ -122,7 +122,7 @@ def test_root_ceremony_with_a_threshold_of_administrators(
 
     from tuf.api.metadata import Metadata, Root
 
-    from endorse.repository.keys import generate_file_keys
+    from endorse.publisher.keyring import generate_file_keys
     from tests.pep480 import offline_signers
 
     second = generate_file_keys(tmp_path / "admin2", ("root",))

@@ -17,13 +17,13 @@ from pathlib import Path
 import httpx
 
 from endorse.clock import ManualClock
-from endorse.demo import ensure_repository
 from endorse.metadata.paths import file_target
-from endorse.repository.prune import prune
-from endorse.repository.published import PublishedMetadata
-from endorse.repository.publisher import Publisher
-from endorse.services import Services
+from endorse.publisher.prune import prune
+from endorse.publisher.publisher import Publisher
+from endorse.services.demo import ensure_repository
+from endorse.services.index import Services
 from endorse.settings import Settings
+from endorse.storage.published import PublishedMetadata
 from tests.conftest import ENDORSE, IndexServer, http_upload, server_env, wait_until
 from tests.packages import make_wheel
 

@@ -18,11 +18,10 @@ from tuf.api.metadata import MetaFile, Snapshot, TargetFile, Targets
 from endorse.clock import SystemClock
 from endorse.metadata.layout import bin_for
 from endorse.metadata.roles import RECENTLY_CLAIMED, SNAPSHOT, TIMESTAMP, UNCLAIMED
-from endorse.repository.bootstrap import ONLINE_KEYRING
-from endorse.repository.keys import Keyring
-from endorse.repository.project_targets import target_key
-from endorse.repository.published import metadata_key
-from endorse.repository.tufrepo import StoredRepository
+from endorse.metadata.storage_keys import metadata_key, target_key
+from endorse.publisher.bootstrap import ONLINE_KEYRING
+from endorse.publisher.keyring import Keyring
+from endorse.publisher.repository import StoredRepository
 from endorse.settings import Expiry
 from endorse.storage.local import LocalBlobStore
 

@@ -195,7 +195,7 @@ def test_compromised_index_cannot_serve_tampered_claimed_bytes(world: dict[str, 
     role = attacker.repo.open(claimed_project_role("signed-pkg")).signed  # type: ignore[arg-type]
     assert isinstance(role, Targets)
     target = role.targets[file_target("signed-pkg", WHEEL3)]  # type: ignore[arg-type]
-    from endorse.repository.project_targets import target_key
+    from endorse.metadata.storage_keys import target_key
 
     stored = server.data_dir / "store" / target_key(target.path, target.hashes["sha256"])
     stored.write_bytes(EVIL.ljust(target.length, b"#")[: target.length])

@@ -18,7 +18,7 @@ from tuf.ngclient import Updater
 
 from endorse.developer import IndexClient
 from endorse.metadata.paths import file_target
-from endorse.repository.bootstrap import OFFLINE_KEYRING
+from endorse.publisher.bootstrap import OFFLINE_KEYRING
 from tests.attacks.attacker import OnlineKeyAttacker
 from tests.conftest import ENDORSE, IndexServer, server_env, twine_upload
 from tests.packages import make_wheel

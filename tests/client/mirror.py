@@ -26,7 +26,7 @@ from tuf.api.metadata import Metadata, MetaFile, Snapshot, Targets, Timestamp
 from tuf.api.serialization.json import JSONSerializer
 
 from endorse.metadata.roles import SNAPSHOT, TIMESTAMP
-from endorse.repository.published import metadata_key
+from endorse.metadata.storage_keys import metadata_key
 from tests.attacks.attacker import OnlineKeyAttacker
 
 Change = Callable[[bytes], bytes]

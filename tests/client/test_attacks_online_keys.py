@@ -17,7 +17,7 @@ from endorse.client import Policy
 from endorse.developer import IndexClient, build_release, sign_release
 from endorse.metadata.paths import file_target, listing_target
 from endorse.metadata.roles import claimed_project_role, recently_claimed_project_role
-from endorse.repository.bootstrap import OFFLINE_KEYRING
+from endorse.publisher.bootstrap import OFFLINE_KEYRING
 from endorse.signing.machines import endorse_new_key
 from tests.client.conftest import (
     World,

@@ -11,7 +11,7 @@ from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import Metadata, Root
 from tuf.api.serialization.json import JSONSerializer
 
-from endorse.repository.keys import generate_file_keys
+from endorse.publisher.keyring import generate_file_keys
 from tests.client.conftest import build_world, endorse_install, installed, proxy, start_index
 from tests.client.mirror import Mirror
 from tests.conftest import pip_install

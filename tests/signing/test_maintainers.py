@@ -8,7 +8,7 @@ import pytest
 from securesystemslib.signer import CryptoSigner, Key, Signature, Signer
 from tuf.api.metadata import DelegatedRole, Delegations, Metadata, Targets
 
-from endorse.signing.maintainers import (
+from endorse.metadata.maintainers import (
     MAINTAINERS_FIELD,
     THRESHOLD_FIELD,
     InvalidMaintainerMap,

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from packaging.utils import NormalizedName
 
-from endorse.accounts import Accounts
-from endorse.accounts.service import TOKEN_PREFIX, check_upload_rights
 from endorse.errors import AuthenticationFailed, EndorseError, NotFound, PermissionDenied
+from endorse.index.accounts import TOKEN_PREFIX, Accounts, check_upload_rights
 from endorse.metadata.trust import TrustLevel
 from endorse.settings import Settings
 from endorse.storage.db import Database, Project

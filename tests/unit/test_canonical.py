@@ -17,7 +17,7 @@ from tuf.api.metadata import (
 )
 from tuf.api.serialization.json import CanonicalJSONSerializer
 
-from endorse.repository.canonical import canonical_bytes, metadata_bytes, sign_metadata
+from endorse.publisher.canonical import canonical_bytes, metadata_bytes, sign_metadata
 
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from endorse.web.negotiate import NotAcceptable, negotiate
+from endorse.simple.negotiate import NotAcceptable, negotiate
 
 JSON = "application/vnd.pypi.simple.v1+json"
 HTML = "application/vnd.pypi.simple.v1+html"

@@ -8,12 +8,12 @@ import pytest
 from tuf.api.metadata import MetaFile, Root, Snapshot
 
 from endorse.clock import SystemClock
-from endorse.demo import ensure_repository
 from endorse.metadata.roles import SNAPSHOT, TIMESTAMP
-from endorse.repository.bootstrap import OFFLINE_KEYRING, generate_file_keys
-from endorse.repository.keys import Keyring
-from endorse.repository.tufrepo import StoredRepository
-from endorse.services import Services
+from endorse.publisher.bootstrap import OFFLINE_KEYRING, generate_file_keys
+from endorse.publisher.keyring import Keyring
+from endorse.publisher.repository import StoredRepository
+from endorse.services.demo import ensure_repository
+from endorse.services.index import Services
 from endorse.settings import Settings
 
 

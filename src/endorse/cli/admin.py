@@ -29,18 +29,18 @@ from endorse.cli._console import (
     reports_errors,
     setup_logging,
 )
-from endorse.demo import ensure_repository
 from endorse.errors import EndorseError, NotFound
-from endorse.repository.claims import parse_key, register_key, revoke_key
-from endorse.repository.events import EventStatus, KeyChange, SigningEvents
-from endorse.repository.importer import import_directory
-from endorse.repository.keys import Keyring
-from endorse.repository.lock import leader_lock
-from endorse.repository.prune import prune
-from endorse.repository.recovery import recover
-from endorse.services import Services
+from endorse.index.claims import parse_key, register_key, revoke_key
+from endorse.index.events import EventStatus, KeyChange, SigningEvents
+from endorse.index.uploads import remove_files, set_yanked
+from endorse.publisher.keyring import Keyring
+from endorse.publisher.lock import leader_lock
+from endorse.publisher.prune import prune
+from endorse.publisher.recovery import recover
+from endorse.services.demo import ensure_repository
+from endorse.services.importer import import_directory
+from endorse.services.index import Services
 from endorse.storage.db import QueueEntry, RoleState, User
-from endorse.uploads import remove_files, set_yanked
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -15,13 +15,13 @@ import uvicorn
 from rich.progress import Progress
 
 from endorse.cli._console import data_dir_option, err, load_settings, reports_errors, setup_logging
-from endorse.demo import ensure_repository
 from endorse.errors import EndorseError
-from endorse.repository.lock import leader_lock
-from endorse.repository.prune import prune
-from endorse.repository.publisher import Publisher
-from endorse.repository.publisher_process import follow_parent, report_batch
-from endorse.services import Services
+from endorse.publisher.lock import leader_lock
+from endorse.publisher.process import follow_parent, report_batch
+from endorse.publisher.prune import prune
+from endorse.publisher.publisher import Publisher
+from endorse.services.demo import ensure_repository
+from endorse.services.index import Services
 from endorse.web import create_app
 
 

@@ -403,7 +403,7 @@ class IndexSession:
             return f"{n} of its developers' keys" if n > 1 else "a developer key"
         # Imported here: only projects whose maintainers have several keys need it,
         # and endorse.signing costs a quarter of a second to import.
-        from endorse.signing.maintainers import (
+        from endorse.metadata.maintainers import (
             InvalidMaintainerMap,
             ThresholdNotMet,
             verify_delegate_maintainers,

@@ -13,9 +13,9 @@ from securesystemslib.signer import Key, Signer
 from tuf.api.metadata import Metadata, TargetFile, Targets
 
 from endorse.errors import EndorseError
+from endorse.metadata.maintainers import count_maintainers
 from endorse.metadata.paths import core_metadata_target, file_target
 from endorse.packages.distributions import inspect_distribution
-from endorse.signing.maintainers import count_maintainers
 
 #: How long a developer-signed role version stays valid. Long: developers
 #: sign rarely, and an expired role makes the project uninstallable.

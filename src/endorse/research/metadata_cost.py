@@ -90,7 +90,7 @@ __all__ = [
     "project_names",
 ]
 
-#: The publisher's serializer (``endorse.repository.tufrepo._SERIALIZER``).
+#: The publisher's serializer (``endorse.publisher.repository._SERIALIZER``).
 _SERIALIZER = JSONSerializer(compact=True)
 #: A fixed expiry, so that sizes do not depend on the day the report is built.
 _EXPIRES = datetime(2027, 1, 1, tzinfo=UTC)

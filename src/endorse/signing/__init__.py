@@ -7,20 +7,13 @@
   ``HSMSigner`` (``hsm:`` URIs).
 * :mod:`~endorse.signing.keystore`: this machine's key descriptors.
 * :mod:`~endorse.signing.machines`: adding a new machine's key, signed by an existing key.
-* :mod:`~endorse.signing.maintainers`: thresholds that count maintainers, not keys.
+* :mod:`~endorse.metadata.maintainers`: thresholds that count maintainers, not keys.
 
 Call :func:`register_signers` before ``Signer.from_priv_key_uri`` on an endorse URI;
 importing this package registers nothing. See docs/developer-keys.md.
 """
 
-from endorse.signing._register import register_signers
-from endorse.signing.descriptor import KeyDescriptor, KeyKind, KeyLabels
-from endorse.signing.hsm import TokenSlot, pkcs11_module
-from endorse.signing.kdf import DEFAULT_ARGON2, Argon2Params
-from endorse.signing.keyfile import EncryptedFileSigner
-from endorse.signing.keystore import Keystore, load_signer
-from endorse.signing.machines import KeyAddition, KeyAdditionInvalid, verify_key_addition
-from endorse.signing.maintainers import (
+from endorse.metadata.maintainers import (
     InvalidMaintainerMap,
     MaintainerPolicy,
     ThresholdNotMet,
@@ -28,6 +21,13 @@ from endorse.signing.maintainers import (
     verify_delegate_maintainers,
     verify_maintainer_threshold,
 )
+from endorse.signing._register import register_signers
+from endorse.signing.descriptor import KeyDescriptor, KeyKind, KeyLabels
+from endorse.signing.hsm import TokenSlot, pkcs11_module
+from endorse.signing.kdf import DEFAULT_ARGON2, Argon2Params
+from endorse.signing.keyfile import EncryptedFileSigner
+from endorse.signing.keystore import Keystore, load_signer
+from endorse.signing.machines import KeyAddition, KeyAdditionInvalid, verify_key_addition
 from endorse.signing.passphrase import PassphraseSigner
 from endorse.signing.secret import Secret
 from endorse.signing.strength import (

@@ -1,4 +1,4 @@
-"""The blob store interface and how a storage URL picks a backend.
+"""The blob store interface, and the rule every backend applies to keys.
 
 Keys are ``/``-separated relative paths (``metadata/3.snapshot.json``,
 ``targets/3f2a/requests/<sha256>.requests-2.32.3.tar.gz``). Every ``put`` is
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlparse
 
-from endorse.errors import ConfigError, StorageError
+from endorse.errors import StorageError
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9._+!-]+(/[A-Za-z0-9._+!-]+)*$")
 
@@ -70,23 +69,3 @@ def check_key(key: str) -> str:
     if not _KEY_RE.fullmatch(key) or any(part in {".", ".."} for part in key.split("/")):
         raise StorageError(f"invalid storage key {key!r}")
     return key
-
-
-def open_blob_store(storage_url: str, *, s3_endpoint_url: str = "") -> BlobStore:
-    """Open the backend a storage URL names: ``file:///path`` or ``s3://bucket/prefix``."""
-    parsed = urlparse(storage_url)
-    if parsed.scheme == "file":
-        from endorse.storage.local import LocalBlobStore
-
-        return LocalBlobStore(Path(parsed.path))
-    if parsed.scheme == "s3":
-        from endorse.storage.s3 import S3BlobStore
-
-        return S3BlobStore(
-            bucket=parsed.netloc,
-            prefix=parsed.path.strip("/"),
-            endpoint_url=s3_endpoint_url or None,
-        )
-    raise ConfigError(
-        f"Config 'ENDORSE_STORAGE_URL' has value {storage_url!r}. Not a file:// or s3:// URL."
-    )

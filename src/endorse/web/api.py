@@ -28,12 +28,12 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from endorse.accounts import Identity
 from endorse.errors import EndorseError, NotFound, UploadRejected
+from endorse.index.accounts import Identity
+from endorse.index.claims import claim_info, claim_project, parse_key, register_key, revoke_key
+from endorse.index.releases import Releases
 from endorse.metadata.paths import project_prefix
-from endorse.repository.claims import claim_info, claim_project, parse_key, register_key, revoke_key
-from endorse.repository.releases import Releases
-from endorse.services import Services
+from endorse.services.index import Services
 from endorse.storage.db import File, Project
 from endorse.web.auth import authenticate
 from endorse.web.upload import limited_receive

@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from endorse.errors import EndorseError
-from endorse.repository.publisher_process import PublisherProcess
-from endorse.services import Services
+from endorse.publisher.process import PublisherProcess
+from endorse.services.index import Services
 from endorse.web.api import DeveloperApi
 from endorse.web.errors import handle_endorse_error
 from endorse.web.notify import PublishNotifier

@@ -7,8 +7,8 @@ import binascii
 
 from starlette.requests import Request
 
-from endorse.accounts import Accounts, Identity
 from endorse.errors import AuthenticationFailed
+from endorse.index.accounts import Accounts, Identity
 
 
 def authenticate(request: Request, accounts: Accounts) -> Identity:

@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from endorse import __version__
+from endorse.metadata.storage_keys import ROOT_KEY
 from endorse.metadata.trust import TrustLevel
-from endorse.repository.published import ROOT_KEY
-from endorse.services import Services
+from endorse.services.index import Services
 from endorse.storage.db import File, Project
 
 _STYLE = (

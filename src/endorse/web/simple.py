@@ -15,11 +15,11 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from endorse.errors import NotFound
 from endorse.metadata.paths import listing_target
-from endorse.repository.project_targets import target_key
-from endorse.services import Services
+from endorse.metadata.storage_keys import target_key
+from endorse.services.index import Services
+from endorse.simple.negotiate import NotAcceptable, negotiate
 from endorse.simple.render import render_root_html, render_root_json
 from endorse.storage.db import Project, ProjectRoleVersion, PublishedListing
-from endorse.web.negotiate import NotAcceptable, negotiate
 
 
 class SimpleViews:

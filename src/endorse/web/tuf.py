@@ -18,8 +18,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response, Strea
 
 from endorse.errors import NotFound
 from endorse.metadata.paths import LISTING_FILENAMES, parse_target_path, project_dir
-from endorse.repository.project_targets import target_key
-from endorse.services import Services
+from endorse.metadata.storage_keys import target_key
+from endorse.services.index import Services
 from endorse.storage.db import File, Project
 from endorse.web.simple import SimpleViews
 

@@ -27,12 +27,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
-from endorse.accounts import Identity
 from endorse.errors import EndorseError, UploadRejected
-from endorse.packages.distributions import inspect_distribution
-from endorse.services import Services
-from endorse.storage.db import File
-from endorse.uploads import (
+from endorse.index.accounts import Identity
+from endorse.index.uploads import (
     Accepted,
     check_filename_unused,
     discard_distribution,
@@ -40,6 +37,9 @@ from endorse.uploads import (
     record_upload,
     store_distribution,
 )
+from endorse.packages.distributions import inspect_distribution
+from endorse.services.index import Services
+from endorse.storage.db import File
 from endorse.web.auth import authenticate
 from endorse.web.errors import error_response
 from endorse.web.notify import PublishNotifier

@@ -25,6 +25,8 @@ from tuf.api.metadata import Metadata, TargetFile, Targets
 from tuf.repository import AbortEdit
 
 from endorse.clock import Clock, SystemClock
+from endorse.index.claims import RECENTLY_CLAIMED_STATE, claim_keys, project_role_name
+from endorse.index.events import mark_published, ready_events
 from endorse.metadata.delegations import project_delegation
 from endorse.metadata.layout import bin_for
 from endorse.metadata.roles import (
@@ -38,18 +40,15 @@ from endorse.metadata.roles import (
     claimed_project_role,
     recently_claimed_project_role,
 )
-from endorse.repository.claims import RECENTLY_CLAIMED_STATE, claim_keys, project_role_name
-from endorse.repository.events import event_blob_key, mark_published, ready_events
-from endorse.repository.keys import Keyring, role_kind
-from endorse.repository.lock import LeaderLock, wait_for_leadership
-from endorse.repository.project_targets import (
+from endorse.metadata.storage_keys import event_key, path_of_target_key, target_key
+from endorse.publisher.keyring import Keyring, role_kind
+from endorse.publisher.lock import LeaderLock, wait_for_leadership
+from endorse.publisher.repository import StoredRepository
+from endorse.publisher.targets import (
     ProjectTargets,
     build_claimed_project_targets,
     build_project_targets,
-    path_of_target_key,
-    target_key,
 )
-from endorse.repository.tufrepo import StoredRepository
 from endorse.settings import Settings
 from endorse.storage.blobs import BlobStore
 from endorse.storage.db import (
@@ -245,7 +244,7 @@ class Publisher:
             return []
         moved: list[str] = []
         for event_id, role, event_moved in events:
-            repo.write_signed(role, self.store.get(event_blob_key(event_id)))
+            repo.write_signed(role, self.store.get(event_key(event_id)))
             moved += event_moved
         if moved:
             with self.db.read_session() as session:

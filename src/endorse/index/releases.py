@@ -27,22 +27,22 @@ from sqlalchemy.orm import Session
 from tuf.api.metadata import Metadata, TargetFile, Targets
 from tuf.api.serialization import DeserializationError
 
-from endorse.accounts.service import Identity
 from endorse.clock import Clock, SystemClock
 from endorse.errors import NotFound, PermissionDenied, UploadRejected
-from endorse.metadata.paths import LISTING_FILENAMES, parse_target_path, project_prefix
-from endorse.metadata.roles import CLAIMED
-from endorse.metadata.trust import TrustLevel
-from endorse.packages.distributions import Distribution, inspect_distribution
-from endorse.repository.claims import (
+from endorse.index.accounts import Identity
+from endorse.index.claims import (
     CLAIMED_STATE,
     PENDING,
     RECENTLY_CLAIMED_STATE,
     ClaimInfo,
     claim_info,
 )
-from endorse.repository.project_targets import target_key
-from endorse.repository.published import PublishedMetadata
+from endorse.index.uploads import _file_record, store_distribution
+from endorse.metadata.paths import LISTING_FILENAMES, parse_target_path, project_prefix
+from endorse.metadata.roles import CLAIMED
+from endorse.metadata.storage_keys import developer_role_key, pending_release_key, target_key
+from endorse.metadata.trust import TrustLevel
+from endorse.packages.distributions import Distribution, inspect_distribution
 from endorse.storage.blobs import BlobStore
 from endorse.storage.db import (
     ClaimMaintainer,
@@ -55,7 +55,7 @@ from endorse.storage.db import (
     ProjectRoleVersion,
     QueueEntry,
 )
-from endorse.uploads import _file_record, store_distribution
+from endorse.storage.published import PublishedMetadata
 
 logger = logging.getLogger(__name__)
 
@@ -89,16 +89,6 @@ class ReleaseOutcome:
             "pending_id": self.pending_id,
             "files": self.files,
         }
-
-
-def role_blob_key(name: str, version: int) -> str:
-    """Where an accepted developer-signed role version is kept until published."""
-    return f"developer/{project_prefix(NormalizedName(name))}/{name}/{version}.json"
-
-
-def pending_blob_key(name: str, pending_id: int) -> str:
-    """Where a release waiting for co-signatures keeps its metadata."""
-    return f"pending/{project_prefix(NormalizedName(name))}/{name}/{pending_id}.json"
 
 
 class Releases:
@@ -142,7 +132,7 @@ class Releases:
             if pending is None or pending.state != PENDING:
                 raise NotFound(f"no pending release {pending_id} of {name!r}")
             files = list(pending.files)
-        md = _parse(self.store.get(pending_blob_key(name, pending_id)))
+        md = _parse(self.store.get(pending_release_key(name, pending_id)))
         if md.signed.version != info.version + 1:
             raise ReleaseRejected(
                 f"pending release {pending_id} is stale: it is version {md.signed.version}, "
@@ -154,7 +144,7 @@ class Releases:
             md.signatures[signature.keyid] = signature
         signed_by = self._check_signatures(md, info, partial_ok=True)
         if len(signed_by) < info.threshold:
-            self.store.put(pending_blob_key(name, pending_id), md.to_bytes())
+            self.store.put(pending_release_key(name, pending_id), md.to_bytes())
             return ReleaseOutcome(
                 PENDING, md.signed.version, sorted(signed_by), info.threshold, pending_id
             )
@@ -182,7 +172,7 @@ class Releases:
                     )
                 )
             )
-        return [(i, self.store.get(pending_blob_key(name, i))) for i in ids]
+        return [(i, self.store.get(pending_release_key(name, i))) for i in ids]
 
     # -- checks --------------------------------------------------------------
 
@@ -385,7 +375,7 @@ class Releases:
             )
             session.add(pending)
             session.flush()
-            pending.blob_key = pending_blob_key(name, pending.id)
+            pending.blob_key = pending_release_key(name, pending.id)
             self.store.put(pending.blob_key, md.to_bytes())
             pending_id = pending.id
         logger.info("release v%d of %s waits for co-signatures", md.signed.version, name)
@@ -407,7 +397,7 @@ class Releases:
         dists: list[Distribution],
     ) -> ReleaseOutcome:
         version = md.signed.version
-        key = role_blob_key(name, version)
+        key = developer_role_key(name, version)
         self.store.put(key, md.to_bytes())
         signed_files = {p.rsplit("/", 1)[1] for p in md.signed.targets}
         with self.db.session() as session:

@@ -7,14 +7,14 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from endorse.accounts import Accounts
 from endorse.errors import ConfigError
-from endorse.repository.bootstrap import ONLINE_KEYRING
-from endorse.repository.keys import Keyring
-from endorse.repository.published import PublishedMetadata
+from endorse.index.accounts import Accounts
+from endorse.publisher.bootstrap import ONLINE_KEYRING
+from endorse.publisher.keyring import Keyring
 from endorse.settings import Settings
-from endorse.storage.blobs import BlobStore, open_blob_store
+from endorse.storage import BlobStore, open_blob_store
 from endorse.storage.db import Database
+from endorse.storage.published import PublishedMetadata
 
 logger = logging.getLogger(__name__)
 

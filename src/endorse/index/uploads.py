@@ -18,14 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from endorse.accounts.service import OWNER, Identity, check_upload_rights
 from endorse.errors import NotFound, UploadRejected
+from endorse.index.accounts import OWNER, Identity, check_upload_rights
+from endorse.index.claims import refuse_unsigned_upload
 from endorse.metadata.paths import core_metadata_target, file_target
+from endorse.metadata.storage_keys import target_key
 from endorse.metadata.trust import TrustLevel
 from endorse.packages.distributions import Distribution
 from endorse.packages.names import confusable_key
-from endorse.repository.claims import refuse_unsigned_upload
-from endorse.repository.project_targets import target_key
 from endorse.storage.blobs import BlobStore
 from endorse.storage.db import (
     Database,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from endorse.clock import SystemClock
-from endorse.repository.bootstrap import (
+from endorse.publisher.bootstrap import (
     OFFLINE_KEYRING,
     ONLINE_KEYRING,
     generate_demo_keyrings,
@@ -18,8 +18,8 @@ from endorse.repository.bootstrap import (
     is_initialised,
     root_sha256,
 )
-from endorse.repository.keys import Keyring
-from endorse.services import Services
+from endorse.publisher.keyring import Keyring
+from endorse.services.index import Services
 
 logger = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from endorse.metadata.roles import ROOT, SNAPSHOT
-from endorse.repository.project_targets import target_key
-from endorse.repository.published import PublishedMetadata
+from endorse.metadata.storage_keys import target_key
 from endorse.storage.blobs import BlobInfo, BlobStore
 from endorse.storage.db import Database, SupersededTarget
+from endorse.storage.published import PublishedMetadata
 
 logger = logging.getLogger(__name__)
 

@@ -37,9 +37,9 @@ from endorse.metadata.roles import (
     TIMESTAMP,
     UNCLAIMED,
 )
-from endorse.repository.canonical import metadata_bytes, sign_metadata
-from endorse.repository.keys import Keyring, role_kind
-from endorse.repository.published import ROOT_KEY, TIMESTAMP_KEY, metadata_key
+from endorse.metadata.storage_keys import ROOT_KEY, TIMESTAMP_KEY, metadata_key
+from endorse.publisher.canonical import metadata_bytes, sign_metadata
+from endorse.publisher.keyring import Keyring, role_kind
 from endorse.settings import Expiry
 from endorse.storage.blobs import BlobStore
 
@@ -165,7 +165,7 @@ class StoredRepository(Repository):
         """Replace a role's signatures with those of its keys.
 
         Returns the signed bytes for :meth:`write` when they can be written as
-        they are (see :func:`endorse.repository.canonical.sign_metadata`).
+        they are (see :func:`endorse.publisher.canonical.sign_metadata`).
         """
         return sign_metadata(md, self.keyring.signers(role_kind(role)))
 

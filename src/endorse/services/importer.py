@@ -11,13 +11,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from endorse.errors import UploadRejected
+from endorse.index.uploads import record_imports, store_distribution
 from endorse.packages.distributions import Distribution, inspect_distribution
-from endorse.repository.keys import Keyring
-from endorse.repository.lock import leader_lock
-from endorse.repository.publisher import Publisher
-from endorse.services import Services
+from endorse.publisher.keyring import Keyring
+from endorse.publisher.lock import leader_lock
+from endorse.publisher.publisher import Publisher
+from endorse.services.index import Services
 from endorse.storage.db import QueueEntry
-from endorse.uploads import record_imports, store_distribution
 
 logger = logging.getLogger(__name__)
 

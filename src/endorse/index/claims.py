@@ -18,8 +18,8 @@ from securesystemslib.signer import Key, Signature
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from endorse.accounts.service import OWNER, Identity
 from endorse.errors import EndorseError, NotFound, PermissionDenied, UploadRejected
+from endorse.index.accounts import OWNER, Identity
 from endorse.metadata.roles import claimed_project_role, recently_claimed_project_role
 from endorse.signing.machines import KeyAdditionInvalid, verify_key_addition
 from endorse.storage.db import (

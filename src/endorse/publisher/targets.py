@@ -13,25 +13,14 @@ from tuf.api.metadata import DelegatedRole, TargetFile, Targets
 
 from endorse.metadata.paths import (
     ListingFormat,
-    consistent_target_path,
     core_metadata_target,
     file_target,
     listing_target,
 )
+from endorse.metadata.storage_keys import target_key
 from endorse.metadata.trust import TrustLevel, trust_custom
 from endorse.simple.render import ListedFile, render_project_html, render_project_json
 from endorse.storage.db import File
-
-
-def target_key(target_path: str, sha256: str) -> str:
-    """Storage key of a target's bytes (its consistent-snapshot name under ``targets/``)."""
-    return "targets/" + consistent_target_path(target_path, sha256)
-
-
-def path_of_target_key(key: str) -> str:
-    """The target path whose bytes a ``target_key`` holds."""
-    folder, _, basename = key.removeprefix("targets/").rpartition("/")
-    return f"{folder}/{basename.split('.', 1)[1]}"
 
 
 @dataclass

@@ -29,15 +29,15 @@ from tuf.api.metadata import Metadata, Root, Snapshot, TargetFile, Targets
 
 from endorse.clock import Clock, SystemClock
 from endorse.errors import EndorseError
+from endorse.index.claims import CLAIMED_STATE
 from endorse.metadata.layout import bin_names
 from endorse.metadata.roles import RECENTLY_CLAIMED, ROOT, SNAPSHOT, TARGETS, TIMESTAMP, UNCLAIMED
+from endorse.metadata.storage_keys import metadata_key
 from endorse.metadata.trust import TrustLevel
-from endorse.repository.bootstrap import ONLINE_KEYRING
-from endorse.repository.claims import CLAIMED_STATE
-from endorse.repository.keys import ONLINE_KINDS, Keyring, generate_file_keys
-from endorse.repository.published import metadata_key
-from endorse.repository.tufrepo import StoredRepository
-from endorse.services import Services
+from endorse.publisher.bootstrap import ONLINE_KEYRING
+from endorse.publisher.keyring import ONLINE_KINDS, Keyring, generate_file_keys
+from endorse.publisher.repository import StoredRepository
+from endorse.services.index import Services
 from endorse.storage.blobs import BlobStore
 from endorse.storage.db import (
     ClaimMaintainer,

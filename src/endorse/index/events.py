@@ -26,15 +26,15 @@ from tuf.api.metadata import Delegations, Metadata, Role, Root, Targets
 
 from endorse.clock import Clock, SystemClock
 from endorse.errors import EndorseError, NotFound
-from endorse.metadata.delegations import project_delegation
-from endorse.metadata.roles import CLAIMED, ROOT, TARGETS
-from endorse.repository.claims import (
+from endorse.index.claims import (
     CLAIMED_STATE,
     RECENTLY_CLAIMED_STATE,
     claim_keys,
     project_role_name,
 )
-from endorse.repository.published import ROOT_KEY, PublishedMetadata
+from endorse.metadata.delegations import project_delegation
+from endorse.metadata.roles import CLAIMED, ROOT, TARGETS
+from endorse.metadata.storage_keys import ROOT_KEY, event_key
 from endorse.settings import Settings
 from endorse.storage.blobs import BlobStore
 from endorse.storage.db import (
@@ -45,6 +45,7 @@ from endorse.storage.db import (
     SigningEvent,
     utcnow,
 )
+from endorse.storage.published import PublishedMetadata
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +73,6 @@ class EventStatus:
     #: Whether the signatures meet every threshold the role needs (for root:
     #: the old root's and the new root's).
     complete: bool = False
-
-
-def event_blob_key(event_id: int) -> str:
-    """Where an event's metadata (and the signatures so far) is kept."""
-    return f"events/{event_id}.json"
 
 
 class SigningEvents:
@@ -144,7 +140,7 @@ class SigningEvents:
             )
             session.add(event)
             session.flush()
-            event.blob_key = event_blob_key(event.id)
+            event.blob_key = event_key(event.id)
             self.store.put(event.blob_key, Metadata(claimed).to_bytes())
             event_id = event.id
         logger.info("prepared signing event %d: claimed v%d %s", event_id, claimed.version, summary)
@@ -179,7 +175,7 @@ class SigningEvents:
             )
             session.add(event)
             session.flush()
-            event.blob_key = event_blob_key(event.id)
+            event.blob_key = event_key(event.id)
             self.store.put(event.blob_key, md.to_bytes())
             event_id = event.id
         logger.info(
@@ -195,7 +191,7 @@ class SigningEvents:
                 raise NotFound(f"no signing event {event_id}")
             role, version, state = event.role, event.version, event.state
             summary = dict(event.summary)
-        md = Metadata[Any].from_bytes(self.store.get(event_blob_key(event_id)))
+        md = Metadata[Any].from_bytes(self.store.get(event_key(event_id)))
         signed, threshold, complete = self._verification(role, md, md.signatures)
         return EventStatus(
             event_id,
@@ -241,7 +237,7 @@ class SigningEvents:
 
     def metadata(self, event_id: int) -> bytes:
         """The event's metadata with the signatures so far (to sign elsewhere)."""
-        return self.store.get(event_blob_key(event_id))
+        return self.store.get(event_key(event_id))
 
     def sign(self, event_id: int, signers: list[Signer]) -> EventStatus:
         """Add administrators' signatures (each on their own machine)."""
@@ -264,7 +260,7 @@ class SigningEvents:
             if not valid:
                 raise EventError(f"signature by key {keyid[:12]} is not valid for {status.role}")
             md.signatures[keyid] = signature
-        self.store.put(event_blob_key(event_id), md.to_bytes())
+        self.store.put(event_key(event_id), md.to_bytes())
         return self.status(event_id)
 
     def publish(self, event_id: int) -> EventStatus:

@@ -28,15 +28,15 @@ from endorse.metadata.roles import (
     TIMESTAMP,
     UNCLAIMED,
 )
-from endorse.repository.keys import (
+from endorse.metadata.storage_keys import ROOT_KEY, TIMESTAMP_KEY
+from endorse.publisher.keyring import (
     DEMO_WARNING,
     OFFLINE_KINDS,
     ONLINE_KINDS,
     Keyring,
     generate_file_keys,
 )
-from endorse.repository.published import ROOT_KEY, TIMESTAMP_KEY
-from endorse.repository.tufrepo import StoredRepository
+from endorse.publisher.repository import StoredRepository
 from endorse.settings import Settings
 from endorse.storage.blobs import BlobStore
 

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from typing import IO
 
-from endorse.repository.publisher import BatchResult
+from endorse.publisher.publisher import BatchResult
 from endorse.settings import Settings
 
 __all__ = ["PublisherProcess", "follow_parent", "report_batch"]

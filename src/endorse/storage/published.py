@@ -17,17 +17,10 @@ from tuf.api.metadata import Metadata, Snapshot, TargetFile, Targets, Timestamp
 from endorse.errors import NotFound
 from endorse.metadata.layout import bin_for
 from endorse.metadata.roles import SNAPSHOT, UNCLAIMED
+from endorse.metadata.storage_keys import TIMESTAMP_KEY, metadata_key
 from endorse.storage.blobs import BlobStore
 
 T = TypeVar("T", Targets, Snapshot)
-
-TIMESTAMP_KEY = "metadata/timestamp.json"
-ROOT_KEY = "metadata/root.json"
-
-
-def metadata_key(role: str, version: int) -> str:
-    """Storage key of one version of a role (``metadata/V.ROLE.json``)."""
-    return f"metadata/{version}.{role}.json"
 
 
 class PublishedMetadata:

@@ -1,1 +1,0 @@
-"""The publishing side: keys, the TUF repository over storage, the publisher."""

@@ -1,0 +1,47 @@
+"""The relational state: models, the connection, shared queries and the schema's migrations."""
+
+from endorse.storage.db.database import Database
+from endorse.storage.db.models import (
+    ApiToken,
+    Base,
+    Batch,
+    ClaimMaintainer,
+    DeveloperKey,
+    File,
+    FileRegistry,
+    PendingRelease,
+    Project,
+    ProjectClaim,
+    ProjectMember,
+    ProjectRoleVersion,
+    PublishedListing,
+    QueueEntry,
+    RoleState,
+    SigningEvent,
+    SupersededTarget,
+    User,
+    utcnow,
+)
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Batch",
+    "ClaimMaintainer",
+    "Database",
+    "DeveloperKey",
+    "File",
+    "FileRegistry",
+    "PendingRelease",
+    "Project",
+    "ProjectClaim",
+    "ProjectMember",
+    "ProjectRoleVersion",
+    "PublishedListing",
+    "QueueEntry",
+    "RoleState",
+    "SigningEvent",
+    "SupersededTarget",
+    "User",
+    "utcnow",
+]
