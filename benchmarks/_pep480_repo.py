@@ -44,8 +44,6 @@ from tuf.ngclient import Updater, UpdaterConfig, Urllib3Fetcher
 
 from _common import wheel_bytes
 from endorse.developer import build_release, sign_release
-from endorse.index.claims import RECENTLY_CLAIMED_STATE
-from endorse.index.events import SigningEvents
 from endorse.metadata.paths import core_metadata_target, file_target, listing_target
 from endorse.metadata.roles import CLAIMED, RECENTLY_CLAIMED, SNAPSHOT, TARGETS, UNCLAIMED
 from endorse.metadata.storage_keys import (
@@ -62,7 +60,9 @@ from endorse.publisher.keyring import Keyring
 from endorse.publisher.publisher import Publisher
 from endorse.services.demo import ensure_repository
 from endorse.services.index import Services
+from endorse.services.publishing import online_keyring
 from endorse.settings import Settings
+from endorse.states import ClaimState
 from endorse.storage.db import (
     ClaimMaintainer,
     DeveloperKey,
@@ -274,7 +274,7 @@ def build_event_repo(
         _bulk_insert(services, names[-1:], signers[-1:], wheels[-1:], [], first=claims - 1)
         rc_before = stored_sizes(data_dir)["recently-claimed"]
         publisher = Publisher(
-            services.settings, services.db, services.store, services.online_keyring()
+            services.settings, services.db, services.store, online_keyring(services)
         )
         publisher.repo.load()  # type: ignore[union-attr]
         t = time.perf_counter()
@@ -335,7 +335,7 @@ def _bulk_insert(
             claims.append(
                 {
                     "project_id": p,
-                    "state": RECENTLY_CLAIMED_STATE,
+                    "state": ClaimState.RECENTLY_CLAIMED,
                     "threshold": 1,
                     "claimed_by": u,
                     "delegation_dirty": True,
@@ -382,7 +382,7 @@ def _bulk_insert(
 
 def drain(services: Services, echo: Callable[[str], None] = print) -> list[float]:
     """``publish_once()`` until idle; returns the seconds of each batch."""
-    publisher = Publisher(services.settings, services.db, services.store, services.online_keyring())
+    publisher = Publisher(services.settings, services.db, services.store, online_keyring(services))
     seconds: list[float] = []
     while True:
         t = time.perf_counter()
@@ -430,15 +430,20 @@ def run_event(
     before = stored_sizes(repo.data_dir)
     services = repo.open()
     try:
-        events = SigningEvents(services.settings, services.db, services.store)
-        signers = Keyring.load(services.settings.keys_dir / OFFLINE_KEYRING).signers("claimed")
+        events = services.events
+        keyring = Keyring.load(services.settings.keys_dir / OFFLINE_KEYRING)
+
+        def sign() -> None:
+            signed = keyring.add_signatures("claimed", events.metadata(status.id))
+            events.add_signatures(status.id, signed)
+
         t = time.perf_counter()
         status = profiler.run("prepare_claimed", events.prepare_claimed)
         prepare = time.perf_counter() - t
         moved = len(status.summary.get("moved", []))
         echo(f"      prepare_claimed: {prepare:.2f} s ({moved} moved)")
         t = time.perf_counter()
-        profiler.run("sign", lambda: events.sign(status.id, signers))
+        profiler.run("sign", sign)
         sign = time.perf_counter() - t
         echo(f"      sign (demo offline claimed key): {sign:.2f} s")
         t = time.perf_counter()
@@ -446,7 +451,7 @@ def run_event(
         publish = time.perf_counter() - t
         echo(f"      publish (hand to the publisher): {publish:.2f} s")
         publisher = Publisher(
-            services.settings, services.db, services.store, services.online_keyring()
+            services.settings, services.db, services.store, online_keyring(services)
         )
         t = time.perf_counter()
         first = profiler.run("apply_batch", publisher.publish_once)

@@ -4,7 +4,7 @@
 Generates synthetic tiny wheels (setup, not measured: stored zips built in
 memory, written by worker processes), initialises a demo repository with
 PEP 458's 16,384 hashed bins, then runs the library's bulk import
-(``endorse.services.importer.import_directory``, what ``endorse admin
+(``endorse.services.publishing.import_directory``, what ``endorse admin
 import`` calls) and reports files/s and its two phases:
 
 * checking and storing: every file is inspected (name, version, archive,
@@ -43,8 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import wheel_bytes, write_result
 from endorse.services.demo import ensure_repository
-from endorse.services.importer import import_directory
 from endorse.services.index import Services
+from endorse.services.publishing import import_directory
 from endorse.settings import Settings
 
 
@@ -105,18 +105,16 @@ def run_import(
         services = Services.open(settings)
     try:
         init_seconds = 0.0
-        keyring = None
         if signed:
             t = time.perf_counter()
             ensure_repository(services)
             init_seconds = time.perf_counter() - t
-            keyring = services.online_keyring()
         phases = Phases()
         profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        result = import_directory(services, wheels, keyring=keyring, progress=phases)
+        result = import_directory(services, wheels, progress=phases)
         if profiler:
             profiler.disable()
         total = time.perf_counter() - started

@@ -121,7 +121,6 @@ def publish_world(url: str, token: str, data_dir: Path, work: Path, claimed: int
 
 def signing_event(data_dir: Path) -> None:
     """Move the recently-claimed projects into claimed (the demo's offline key)."""
-    from endorse.index.events import SigningEvents
     from endorse.publisher.bootstrap import OFFLINE_KEYRING
     from endorse.publisher.keyring import Keyring
     from endorse.services.index import Services
@@ -129,9 +128,12 @@ def signing_event(data_dir: Path) -> None:
 
     services = Services.open(Settings(data_dir=data_dir))
     try:
-        events = SigningEvents(services.settings, services.db, services.store)
+        events = services.events
         status = events.prepare_claimed()
-        events.sign(status.id, Keyring.load(data_dir / "keys" / OFFLINE_KEYRING).signers("claimed"))
+        keyring = Keyring.load(data_dir / "keys" / OFFLINE_KEYRING)
+        events.add_signatures(
+            status.id, keyring.add_signatures("claimed", events.metadata(status.id))
+        )
         events.publish(status.id)
     finally:
         services.close()

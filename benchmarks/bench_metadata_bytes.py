@@ -58,8 +58,8 @@ from endorse.metadata.roles import UNCLAIMED
 from endorse.metadata.trust import TrustLevel, trust_custom
 from endorse.publisher.repository import StoredRepository
 from endorse.services.demo import ensure_repository
-from endorse.services.importer import import_directory
 from endorse.services.index import Services
+from endorse.services.publishing import import_directory, online_keyring
 from endorse.settings import Settings
 
 ROLE_ORDER = [
@@ -161,9 +161,9 @@ def build_repository(
             real_projects = max(1, real_files // 10)
             for i in range(real_files):
                 write_wheel(wheels, f"real-{i % real_projects:05d}", f"1.0.{i // real_projects}")
-        keyring = services.online_keyring()
+        keyring = online_keyring(services)
         t = time.perf_counter()
-        result = import_directory(services, wheels, keyring=keyring)
+        result = import_directory(services, wheels)
         info["real_files_imported"] = result.imported
         info["import_seconds"] = round(time.perf_counter() - t, 1)
         # 2. padding targets, written into every bin by endorse's StoredRepository.

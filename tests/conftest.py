@@ -1,4 +1,17 @@
-"""Shared fixtures: a real ``endorse serve`` subprocess and real client tools."""
+"""Shared fixtures: a real ``endorse serve`` subprocess and real client tools; the two tiers.
+
+The suite has two tiers. The **fast tier** starts no process: the web app in
+this process (``tests/inprocess.py``), an unmodified ngclient through a
+fetcher over it, the in-memory blob store and SQLite in memory. The
+**subprocess tier** is what only a real process shows: ``endorse serve`` with
+twine, pip and uv, SIGKILL, PostgreSQL and S3. A test is in the subprocess tier
+when it uses a fixture that starts a process (:data:`PROCESS_FIXTURES`), sits
+in a module that starts them itself (:data:`PROCESS_MODULES`), or is marked
+``subprocess``; a test marked ``slow`` is long although in-process.
+``pytest --fast`` (``./scripts/test --fast``) runs the fast tier alone, and
+there any attempt to start a process fails the test, so a test that belongs
+to the other tier cannot hide in it.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +30,67 @@ import pytest
 from tuf.ngclient import Updater
 
 BIN = Path(sys.executable).parent
+TESTS = Path(__file__).parent
+
+#: Fixtures that start ``endorse serve`` or another process.
+PROCESS_FIXTURES = frozenset(
+    {"server", "make_server", "served_index", "world", "short_lived", "softhsm"}
+)
+#: Modules whose tests start processes without one of those fixtures.
+PROCESS_MODULES = frozenset(
+    {
+        "client/test_attacks_online_keys.py",
+        "client/test_root_rotation.py",
+        "test_developer_cli.py",
+        "test_scale_mode.py",
+    }
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--fast``: the fast tier alone."""
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="run the fast tier alone: no test that starts a process, none marked slow",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the subprocess tier; with ``--fast``, deselect it and the slow tests."""
+    for item in items:
+        module = item.path.relative_to(TESTS).as_posix() if item.path.is_relative_to(TESTS) else ""
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())) or module in PROCESS_MODULES:
+            item.add_marker(pytest.mark.subprocess)
+    if not config.getoption("--fast"):
+        return
+    fast = [
+        i
+        for i in items
+        if not i.get_closest_marker("subprocess") and not i.get_closest_marker("slow")
+    ]
+    config.hook.pytest_deselected(items=[i for i in items if i not in fast])
+    items[:] = fast
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_starts_no_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In the fast tier, starting a process fails the test (it belongs to the other tier)."""
+    if not request.config.getoption("--fast"):
+        yield
+        return
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError(
+            f"{request.node.nodeid} starts a process: it belongs to the subprocess tier "
+            "(use a fixture of tests/conftest.py PROCESS_FIXTURES, or mark it subprocess)"
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(subprocess.Popen, "_execute_child", refuse)
+        yield
+
+
 ENDORSE = str(BIN / "endorse")
 
 #: Cheap Argon2id for tests: the cost parameter is a setting, never patched.
@@ -114,6 +188,10 @@ class IndexServer:
     def get(self, path: str, **kwargs: object) -> httpx.Response:
         """GET a path of the server."""
         return httpx.get(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def post(self, path: str, **kwargs: object) -> httpx.Response:
+        """POST to a path of the server."""
+        return httpx.post(self.url + path, timeout=60, **kwargs)  # type: ignore[arg-type]
 
     def updater(self, folder: Path) -> Updater:
         """A fresh, unmodified ngclient Updater trusting the served root v1."""

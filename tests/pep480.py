@@ -11,13 +11,14 @@ from securesystemslib.signer import CryptoSigner, Signer
 
 from endorse.developer import IndexClient, build_release, sign_release
 from endorse.errors import EndorseError
-from endorse.index.events import SigningEvents
+from endorse.index.events import EventStatus, SigningEvents
 from endorse.publisher.bootstrap import OFFLINE_KEYRING
 from endorse.publisher.keyring import Keyring
 from endorse.services.index import Services
 from endorse.settings import Settings
 from endorse.signing.descriptor import KeyDescriptor, KeyKind
 from tests.conftest import IndexServer
+from tests.inprocess import InProcessIndex
 
 
 def wait_for_role(
@@ -44,18 +45,28 @@ def release(client: IndexClient, name: str, signer: Signer, files: list[Path]) -
     return client.submit_release(name, md.to_bytes(), files)
 
 
-def offline_signers(server: IndexServer, kind: str) -> list[Signer]:
+def offline_signers(server: IndexServer | InProcessIndex, kind: str) -> list[Signer]:
     """The demo index's offline keys (administrators hold these in real life)."""
     return Keyring.load(server.data_dir / "keys" / OFFLINE_KEYRING).signers(kind)
 
 
-def run_signing_event(server: IndexServer) -> dict[str, Any]:
+def sign_event(events: SigningEvents, event_id: int, data_dir: Path) -> EventStatus:
+    """The demo administrators sign a ``claimed`` event with their offline key."""
+    keyring = Keyring.load(data_dir / "keys" / OFFLINE_KEYRING)
+    return events.add_signatures(
+        event_id, keyring.add_signatures("claimed", events.metadata(event_id))
+    )
+
+
+def run_signing_event(server: IndexServer | InProcessIndex) -> dict[str, Any]:
     """Prepare, sign (demo claimed key) and publish a signing event; wait for it."""
+    if isinstance(server, InProcessIndex):
+        return server.signing_event()
     services = Services.open(Settings(data_dir=server.data_dir))
     try:
-        events = SigningEvents(services.settings, services.db, services.store)
+        events = services.events
         status = events.prepare_claimed()
-        events.sign(status.id, offline_signers(server, "claimed"))
+        sign_event(events, status.id, server.data_dir)
         events.publish(status.id)
     finally:
         services.close()

@@ -1,9 +1,11 @@
-"""End to end: real twine uploads, real pip and uv installs, an unmodified ngclient."""
+"""End to end: real twine uploads, real pip and uv installs, an unmodified ngclient
+(in-process for the check that needs no installer)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from tuf.api.exceptions import DownloadLengthMismatchError, LengthOrHashMismatch
 from endorse.metadata.paths import core_metadata_target, file_target, listing_target
 from endorse.metadata.storage_keys import target_key
 from tests.conftest import IndexServer, pip_install, tool_env, twine_upload, uv_install
+from tests.inprocess import InProcessIndex
 from tests.packages import make_sdist, make_wheel
 
 PROJECT_SOURCE = {
@@ -93,8 +96,16 @@ def test_twine_upload_then_pip_and_uv_install(server: IndexServer, tmp_path: Pat
     )
 
 
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[InProcessIndex]:
+    """An in-process index whose store is a folder (the test alters it)."""
+    started = InProcessIndex.start(tmp_path / "index", in_memory=False)
+    yield started
+    started.stop()
+
+
 def test_ngclient_verifies_every_file_and_rejects_tampering(
-    server: IndexServer, tmp_path: Path
+    index: InProcessIndex, tmp_path: Path
 ) -> None:
     """An unmodified ngclient finds and verifies every file, core metadata and listing;
     a file or a listing altered in storage is refused."""
@@ -104,9 +115,10 @@ def test_ngclient_verifies_every_file_and_rejects_tampering(
         make_sdist(tmp_path / "d", "verified-pkg", "1.1"),
         make_wheel(tmp_path / "d", "other-pkg", "0.1"),
     ]
-    assert twine_upload(server, files).returncode == 0
+    for dist in files:
+        assert index.upload(dist).status_code == 200
 
-    updater = server.updater(tmp_path / "client")
+    updater = index.updater(tmp_path / "client")
     updater.refresh()
     name = "verified-pkg"
     for dist in files[:3]:
@@ -122,7 +134,7 @@ def test_ngclient_verifies_every_file_and_rejects_tampering(
     for fmt in ("html", "json"):
         info = updater.get_targetinfo(listing_target(name, fmt))  # type: ignore[arg-type]
         assert info is not None
-        served = server.get(
+        served = index.get(
             f"/simple/{name}/",
             headers={
                 "Accept": "application/vnd.pypi.simple.v1+json" if fmt == "json" else "text/html"
@@ -131,13 +143,13 @@ def test_ngclient_verifies_every_file_and_rejects_tampering(
         # What pip is shown is exactly the signed listing.
         assert Path(updater.download_target(info)).read_bytes() == served
 
-    store = server.data_dir / "store"
+    store = index.data_dir / "store"
     wheel = files[0]
     info = updater.get_targetinfo(file_target(name, wheel.name))  # type: ignore[arg-type]
     assert info is not None
     stored = store / target_key(info.path, info.hashes["sha256"])
     stored.write_bytes(stored.read_bytes().replace(b"VERSION", b"EVILXXX"))
-    fresh = server.updater(tmp_path / "client2")
+    fresh = index.updater(tmp_path / "client2")
     fresh.refresh()
     with pytest.raises(LengthOrHashMismatchError):
         fresh.download_target(info)

@@ -1,15 +1,15 @@
 """What the index checks on a signed release (PEP 480), and thresholds that count
-maintainers, not machines."""
+maintainers, not machines. In-process (the fast tier): the developer client and an
+unmodified ngclient talk to the web app without a socket."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from securesystemslib.signer import CryptoSigner
 from tuf.api.exceptions import UnsignedMetadataError
@@ -19,16 +19,24 @@ from endorse.developer import IndexClient, build_release, sign_release
 from endorse.errors import EndorseError
 from endorse.metadata.paths import file_target
 from endorse.signing.machines import endorse_new_key
-from tests.conftest import IndexServer, twine_upload
+from tests.inprocess import InProcessIndex
 from tests.packages import make_wheel
 from tests.pep480 import descriptor, new_signer, wait_for_role
 
 
 @pytest.fixture
-def project(server: IndexServer, tmp_path: Path) -> tuple[IndexClient, CryptoSigner]:
+def index(tmp_path: Path) -> Iterator[InProcessIndex]:
+    """A fresh in-process index, its state in a folder (the admin commands open it too)."""
+    started = InProcessIndex.start(tmp_path / "index", in_memory=False)
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def project(index: InProcessIndex, tmp_path: Path) -> tuple[IndexClient, CryptoSigner]:
     """``checked-pkg`` claimed by the demo user with one key, at role version 1."""
-    assert twine_upload(server, [make_wheel(tmp_path / "w", "checked-pkg", "1.0")]).returncode == 0
-    client = IndexClient(server.url, "__token__", server.token)
+    assert index.upload(make_wheel(tmp_path / "w", "checked-pkg", "1.0")).status_code == 200
+    client = index.client()
     signer = new_signer()
     client.register_key(signer.public_key)
     client.claim("checked-pkg", maintainers=[], threshold=1)
@@ -39,8 +47,8 @@ def project(server: IndexServer, tmp_path: Path) -> tuple[IndexClient, CryptoSig
     return client, signer
 
 
-def stored_files(server: IndexServer) -> set[str]:
-    return {p.name for p in (server.data_dir / "store" / "targets").rglob("*") if p.is_file()}
+def stored_files(index: InProcessIndex) -> set[str]:
+    return {key.rsplit("/", 1)[1] for key in index.blob_keys("targets/")}
 
 
 Mutation = Callable[[Metadata[Targets], list[Path], Path], tuple[bytes, list[Path]]]
@@ -72,7 +80,7 @@ CASES: dict[str, tuple[str, int]] = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_release_refused_and_nothing_stored(
-    server: IndexServer, project: tuple[IndexClient, CryptoSigner], tmp_path: Path, case: str
+    index: InProcessIndex, project: tuple[IndexClient, CryptoSigner], tmp_path: Path, case: str
 ) -> None:
     client, signer = project
     wheel = make_wheel(tmp_path / "new", "checked-pkg", "2.0")
@@ -127,37 +135,37 @@ def test_bad_release_refused_and_nothing_stored(
         data = _signed(md, signer)
     else:  # pragma: no cover
         raise AssertionError(case)
-    before_files = stored_files(server)
-    before_listing = server.get("/simple/checked-pkg/").text
+    before_files = stored_files(index)
+    before_listing = index.get("/simple/checked-pkg/").text
     message, status = CASES[case]
     with pytest.raises(EndorseError) as refused:
         client.submit_release("checked-pkg", data, files)
     assert message in refused.value.message, refused.value.message
     assert getattr(refused.value, "status", 403) == status
-    assert stored_files(server) == before_files
+    assert stored_files(index) == before_files
     assert client.project("checked-pkg")["claim"]["version"] == 1
-    assert server.get("/simple/checked-pkg/").text == before_listing
+    assert index.get("/simple/checked-pkg/").text == before_listing
 
 
 def test_non_maintainer_cannot_submit(
-    server: IndexServer, project: tuple[IndexClient, CryptoSigner], tmp_path: Path
+    index: InProcessIndex, project: tuple[IndexClient, CryptoSigner], tmp_path: Path
 ) -> None:
-    server.admin("user", "add", "mallory", "--password-stdin", input="mallory-long-pw\n")
-    client = IndexClient(server.url, "mallory", "mallory-long-pw")
+    index.admin("user", "add", "mallory", "--password-stdin", input="mallory-long-pw\n")
+    client = index.client("mallory", "mallory-long-pw")
     with pytest.raises(EndorseError, match="not a maintainer of the claim"):
         client.submit_release("checked-pkg", b"{}", [])
 
 
 def test_one_maintainer_with_two_machines_cannot_meet_threshold_two(
-    server: IndexServer, tmp_path: Path
+    index: InProcessIndex, tmp_path: Path
 ) -> None:
     """Threshold 2 counts maintainers: alice's two machine keys make one signer;
     a stolen key of hers publishes nothing; bob's co-signature publishes."""
-    assert twine_upload(server, [make_wheel(tmp_path / "w", "duo-pkg", "1.0")]).returncode == 0
-    server.admin("user", "add", "bob", "--password-stdin", input="bob-long-password\n")
-    server.admin("project", "add-member", "duo-pkg", "bob")
-    alice = IndexClient(server.url, "__token__", server.token)
-    bob = IndexClient(server.url, "bob", "bob-long-password")
+    assert index.upload(make_wheel(tmp_path / "w", "duo-pkg", "1.0")).status_code == 200
+    index.admin("user", "add", "bob", "--password-stdin", input="bob-long-password\n")
+    index.admin("project", "add-member", "duo-pkg", "bob")
+    alice = index.client()
+    bob = index.client("bob", "bob-long-password")
     laptop, desktop, bob_key = new_signer(), new_signer(), new_signer()
     alice.register_key(laptop.public_key, label="laptop")
     statement, signature = endorse_new_key(desktop.public_key, "demo", descriptor(laptop), laptop)
@@ -175,7 +183,7 @@ def test_one_maintainer_with_two_machines_cannot_meet_threshold_two(
     sign_release(md, desktop)
     outcome = alice.submit_release("duo-pkg", md.to_bytes(), [])
     assert outcome["state"] == "pending" and outcome["signed_by"] == ["demo"]
-    assert "rc-duo-pkg" not in httpx.get(f"{server.url}/tuf/metadata/timestamp.json").text
+    assert "rc-duo-pkg" not in index.get("/tuf/metadata/timestamp.json").text
 
     ((pending_id, pending_md),) = bob.pending("duo-pkg")
     to_sign = Metadata[Targets].from_bytes(pending_md)
@@ -191,7 +199,7 @@ def test_one_maintainer_with_two_machines_cannot_meet_threshold_two(
     )
     sign_release(evil, laptop)
     assert alice.submit_release("duo-pkg", evil.to_bytes(), [wheel])["state"] == "pending"
-    updater = server.updater(tmp_path / "client")
+    updater = index.updater(tmp_path / "client")
     updater.refresh()
     assert updater.get_targetinfo(file_target("duo-pkg", wheel.name)) is None  # type: ignore[arg-type]
     assert (
@@ -207,7 +215,7 @@ def test_one_maintainer_with_two_machines_cannot_meet_threshold_two(
 
 
 def test_revoked_key_no_longer_signs(
-    server: IndexServer, project: tuple[IndexClient, CryptoSigner], tmp_path: Path
+    index: InProcessIndex, project: tuple[IndexClient, CryptoSigner], tmp_path: Path
 ) -> None:
     """A maintainer revokes a lost machine's key: the recently-claimed delegation drops
     it in the next batch, the index refuses its signatures, and until a remaining key
@@ -217,9 +225,9 @@ def test_revoked_key_no_longer_signs(
     statement, signature = endorse_new_key(spare.public_key, "demo", descriptor(signer), signer)
     client.register_key(spare.public_key, statement=statement.to_dict(), signature=signature)
     assert client.revoke_key(signer.public_key.keyid) == ["checked-pkg"]
-    server.wait_published()
+    index.wait_published()
     old_file = file_target("checked-pkg", "checked_pkg-1.0-py3-none-any.whl")  # type: ignore[arg-type]
-    updater = server.updater(tmp_path / "client")
+    updater = index.updater(tmp_path / "client")
     updater.refresh()
     with pytest.raises(UnsignedMetadataError):
         updater.get_targetinfo(old_file)
@@ -242,22 +250,22 @@ def test_revoked_key_no_longer_signs(
     sign_release(resigned, spare)
     assert client.submit_release("checked-pkg", resigned.to_bytes(), [wheel])["state"] == "accepted"
     wait_for_role(client, "checked-pkg", 2)
-    fresh = server.updater(tmp_path / "client2")
+    fresh = index.updater(tmp_path / "client2")
     fresh.refresh()
     assert fresh.get_targetinfo(old_file) is not None
     assert fresh.get_targetinfo(file_target("checked-pkg", wheel.name)) is not None  # type: ignore[arg-type]
 
 
 def test_stolen_password_cannot_replace_revoked_keys(
-    server: IndexServer, project: tuple[IndexClient, CryptoSigner], tmp_path: Path
+    index: InProcessIndex, project: tuple[IndexClient, CryptoSigner], tmp_path: Path
 ) -> None:
     """With every key of an account revoked, its credentials alone register nothing:
     an administrator does, after checking with the maintainer out of band. A
     project-scoped token never manages keys."""
     client, signer = project
-    scoped = server.admin("token", "create", "demo", "--project", "checked-pkg").stdout.strip()
+    scoped = index.admin("token", "create", "demo", "--project", "checked-pkg").stdout.strip()
     with pytest.raises(EndorseError, match="project-scoped token cannot manage developer keys"):
-        IndexClient(server.url, "__token__", scoped).register_key(new_signer().public_key)
+        index.client("__token__", scoped).register_key(new_signer().public_key)
     client.revoke_key(signer.public_key.keyid)
     thief = new_signer()
     with pytest.raises(EndorseError, match="every key of this account was revoked"):
@@ -267,21 +275,21 @@ def test_stolen_password_cannot_replace_revoked_keys(
     public.write_text(
         json.dumps({"keyid": replacement.public_key.keyid, "key": replacement.public_key.to_dict()})
     )
-    assert "registered key" in server.admin("register-key", "demo", str(public), "--yes").stdout
+    assert "registered key" in index.admin("register-key", "demo", str(public), "--yes").stdout
     md = build_release(client.project("checked-pkg"), [], previous=None)
     sign_release(md, replacement)
     assert client.submit_release("checked-pkg", md.to_bytes(), [])["state"] == "accepted"
 
 
 def test_compromised_key_of_claimed_project_removed_in_next_event(
-    server: IndexServer, project: tuple[IndexClient, CryptoSigner], tmp_path: Path
+    index: InProcessIndex, project: tuple[IndexClient, CryptoSigner], tmp_path: Path
 ) -> None:
     """An administrator revokes a developer key of a claimed project: the index
     refuses it at once, and the next signing event takes it out of `claimed`."""
     from tests.pep480 import run_signing_event
 
     client, signer = project
-    assert run_signing_event(server)["moved"] == ["checked-pkg"]
+    assert run_signing_event(index)["moved"] == ["checked-pkg"]
     spare = new_signer()
     statement, signature = endorse_new_key(spare.public_key, "demo", descriptor(signer), signer)
     client.register_key(spare.public_key, statement=statement.to_dict(), signature=signature)
@@ -294,9 +302,9 @@ def test_compromised_key_of_claimed_project_removed_in_next_event(
     with pytest.raises(EndorseError, match="not a registered key of a maintainer"):
         client.submit_release("checked-pkg", early.to_bytes(), [wheel])
 
-    server.admin("revoke-key", signer.public_key.keyid, "--yes")
-    assert run_signing_event(server)["keys_changed"] == ["checked-pkg"]
-    updater = server.updater(tmp_path / "client")
+    index.admin("revoke-key", signer.public_key.keyid, "--yes")
+    assert run_signing_event(index)["keys_changed"] == ["checked-pkg"]
+    updater = index.updater(tmp_path / "client")
     updater.refresh()
     with pytest.raises(UnsignedMetadataError):  # v1 was signed by the revoked key only
         updater.get_targetinfo(file_target("checked-pkg", "checked_pkg-1.0-py3-none-any.whl"))  # type: ignore[arg-type]
@@ -306,6 +314,6 @@ def test_compromised_key_of_claimed_project_removed_in_next_event(
     sign_release(resigned, spare)
     assert client.submit_release("checked-pkg", resigned.to_bytes(), [wheel])["state"] == "accepted"
     wait_for_role(client, "checked-pkg", 2)
-    fresh = server.updater(tmp_path / "client2")
+    fresh = index.updater(tmp_path / "client2")
     fresh.refresh()
     assert fresh.get_targetinfo(file_target("checked-pkg", wheel.name)) is not None  # type: ignore[arg-type]

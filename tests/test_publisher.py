@@ -1,4 +1,8 @@
-"""The snapshot process: parallel uploads, crashes mid-batch, expiry refresh, pruning."""
+"""The snapshot process: parallel uploads, crashes mid-batch, expiry refresh, pruning.
+
+The batch logic runs in-process (the fast tier); the child process, parallel
+clients and SIGKILL need real processes.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +19,23 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from endorse.clock import ManualClock
 from endorse.metadata.paths import file_target
 from endorse.publisher.prune import prune
-from endorse.publisher.publisher import Publisher
 from endorse.services.demo import ensure_repository
-from endorse.services.index import Services
+from endorse.services.index import InsecureIndexWarning, Services
 from endorse.settings import Settings
 from endorse.storage.published import PublishedMetadata
 from tests.conftest import ENDORSE, IndexServer, http_upload, server_env, wait_until
+from tests.inprocess import InProcessIndex
 from tests.packages import make_wheel
 
 
-def verify_all(server: IndexServer, folder: Path, filenames: dict[str, str]) -> None:
+def verify_all(
+    server: IndexServer | InProcessIndex, folder: Path, filenames: dict[str, str]
+) -> None:
     """A fresh ngclient refreshes and downloads-and-verifies each file (name -> project)."""
     updater = server.updater(folder)
     updater.refresh()
@@ -197,77 +204,66 @@ def assert_no_partial_files(store: Path) -> None:
         json.loads(path.read_bytes())
 
 
-def test_online_roles_refreshed_before_expiry_without_uploads(
-    tmp_path: Path, make_server: object
-) -> None:
+def test_online_roles_refreshed_before_expiry_without_uploads(tmp_path: Path) -> None:
     """With a controllable clock: timestamp/snapshot re-signed after half their life,
     bins after half of theirs, and the result verifies with ngclient."""
-    settings = Settings(data_dir=tmp_path / "index", bin_count=8)
-    services = Services.open(settings)
-    ensure_repository(services)
-    start = PublishedMetadata(services.store).timestamp().signed
-    clock = ManualClock(start.expires - settings.expiry.timestamp)
-    publisher = Publisher(
-        settings, services.db, services.store, services.online_keyring(), clock=clock
-    )
-
-    assert publisher.publish_once() is None  # nothing due yet
-
-    clock.advance(timedelta(hours=13))
-    result = publisher.publish_once()
-    assert result is not None
-    published = PublishedMetadata(services.store, timestamp_ttl=0)
-    timestamp = published.timestamp().signed
-    assert timestamp.version == start.version + 1
-    assert timestamp.expires == clock.now() + settings.expiry.timestamp
-    assert published.snapshot().signed.expires == clock.now() + settings.expiry.snapshot
-    assert publisher.publish_once() is None  # fresh again
-
-    clock.advance(timedelta(days=3, hours=12))
-    assert publisher.publish_once() is not None
-    snapshot = published.snapshot().signed
-    for name in ("bin-0", "bin-7", "unclaimed", "recently-claimed"):
-        assert published.role(name).signed.expires == clock.now() + settings.expiry.bins
-        assert snapshot.meta[f"{name}.json"].version == 2
-    services.close()
-
-    server = IndexServer(tmp_path / "index", server_env()).start()
+    clock = ManualClock()
+    index = InProcessIndex.start(tmp_path / "index", publish=False, clock=clock, bin_count=8)
     try:
-        verify_all(server, tmp_path / "client", {})
+        settings = index.services.settings
+        publisher = index.publication.publisher
+        start = PublishedMetadata(index.services.store).timestamp().signed
+        assert start.expires - settings.expiry.timestamp == clock.now()
+
+        assert publisher.publish_once() is None  # nothing due yet
+
+        clock.advance(timedelta(hours=13))
+        result = publisher.publish_once()
+        assert result is not None
+        published = PublishedMetadata(index.services.store, timestamp_ttl=0)
+        timestamp = published.timestamp().signed
+        assert timestamp.version == start.version + 1
+        assert timestamp.expires == clock.now() + settings.expiry.timestamp
+        assert published.snapshot().signed.expires == clock.now() + settings.expiry.snapshot
+        assert publisher.publish_once() is None  # fresh again
+
+        clock.advance(timedelta(days=3, hours=12))
+        assert publisher.publish_once() is not None
+        snapshot = published.snapshot().signed
+        for name in ("bin-0", "bin-7", "unclaimed", "recently-claimed"):
+            assert published.role(name).signed.expires == clock.now() + settings.expiry.bins
+            assert snapshot.meta[f"{name}.json"].version == 2
+        verify_all(index, tmp_path / "client", {})
+    finally:
+        index.stop()
+
+
+def test_prune_keeps_root_and_what_the_newest_timestamp_reaches(tmp_path: Path) -> None:
+    """Mark-and-sweep removes superseded versions and listings, never root."""
+    server = InProcessIndex.start(tmp_path / "index", in_memory=False)
+    try:
+        for i in range(4):
+            wheel = make_wheel(tmp_path / "w", "prune-me", f"1.{i}")
+            assert server.upload(wheel).status_code == 200
+        metadata = server.data_dir / "store" / "metadata"
+        before = {p.name for p in metadata.iterdir()}
+        assert "1.root.json" in before and "2.snapshot.json" in before
+        result = server.admin("prune", "--grace", "0")
+        assert "pruned" in result.stdout
+        after = {p.name for p in metadata.iterdir()}
+        assert "1.root.json" in after
+        assert "2.snapshot.json" not in after
+        snapshots = [n for n in after if re.fullmatch(r"\d+\.snapshot\.json", n)]
+        assert len(snapshots) == 1
+        html_listings = list((server.data_dir / "store" / "targets").rglob("*.index.html"))
+        assert len(html_listings) == 1
+        verify_all(
+            server,
+            tmp_path / "client",
+            {f"prune_me-1.{i}-py3-none-any.whl": "prune-me" for i in range(4)},
+        )
     finally:
         server.stop()
-
-
-def test_prune_keeps_root_and_what_the_newest_timestamp_reaches(
-    server: IndexServer, tmp_path: Path
-) -> None:
-    """Mark-and-sweep removes superseded versions and listings, never root."""
-    with httpx.Client() as client:
-        for i in range(4):
-            assert (
-                http_upload(
-                    client, server, make_wheel(tmp_path / "w", "prune-me", f"1.{i}")
-                ).status_code
-                == 200
-            )
-    server.wait_published()
-    metadata = server.data_dir / "store" / "metadata"
-    before = {p.name for p in metadata.iterdir()}
-    assert "1.root.json" in before and "2.snapshot.json" in before
-    result = server.admin("prune", "--grace", "0")
-    assert "pruned" in result.stdout
-    after = {p.name for p in metadata.iterdir()}
-    assert "1.root.json" in after
-    assert "2.snapshot.json" not in after
-    snapshots = [n for n in after if re.fullmatch(r"\d+\.snapshot\.json", n)]
-    assert len(snapshots) == 1
-    html_listings = list((server.data_dir / "store" / "targets").rglob("*.index.html"))
-    assert len(html_listings) == 1
-    verify_all(
-        server,
-        tmp_path / "client",
-        {f"prune_me-1.{i}-py3-none-any.whl": "prune-me" for i in range(4)},
-    )
 
 
 def test_prune_respects_grace(tmp_path: Path) -> None:
@@ -277,17 +273,15 @@ def test_prune_respects_grace(tmp_path: Path) -> None:
     assert prune(services.store, services.db, timedelta(hours=1)).metadata == 0
 
 
-def test_unsigned_mode_serves_but_publishes_no_metadata(
-    make_server: object, tmp_path: Path
-) -> None:
+def test_unsigned_mode_serves_but_publishes_no_metadata(tmp_path: Path) -> None:
     """The benchmark baseline says loudly that nothing is signed, and signs nothing."""
-    server: IndexServer = make_server(args=["--unsigned"])  # type: ignore[operator]
-    server.admin("user", "add", "carol", "--password-stdin", input="a-long-password\n")
-    token = server.admin("token", "create", "carol").stdout.strip()
-    with httpx.Client() as client:
+    with pytest.warns(InsecureIndexWarning, match="TUF signing is OFF"):
+        server = InProcessIndex.start(tmp_path / "index", tuf_enabled=False)
+    try:
+        token = server.add_user("carol", "a-long-password")
         wheel = make_wheel(tmp_path / "w", "plain-pkg", "1.0")
-        assert http_upload(client, server, wheel, token).status_code == 200
-    assert wheel.name in server.get("/simple/plain-pkg/").text
-    log = server.log_path.read_text() if server.log_path else ""
-    assert "TUF signing is OFF" in log
-    assert server.get("/tuf/metadata/timestamp.json").status_code == 404
+        assert server.upload(wheel, token=token).status_code == 200
+        assert wheel.name in server.get("/simple/plain-pkg/").text
+        assert server.get("/tuf/metadata/timestamp.json").status_code == 404
+    finally:
+        server.stop()

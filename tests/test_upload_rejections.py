@@ -2,13 +2,15 @@
 
 Every refused upload is checked the same way: the HTTP status is the right
 4xx, the answer (or twine's output) says what was wrong, and nothing of the
-upload is kept: no new blob under ``store/targets/``, no new database row,
+upload is kept: no new blob under ``targets/``, no new database row,
 nothing left in the upload spool, and the Simple API does not list it (a new
 project stays a 404).
 
-Most tests share one module-scoped index, because none of their uploads is
-accepted; the size limit and the tests whose upload may be accepted by
-mistake start their own.
+The requests go into an in-process index (the fast tier; most tests share one
+module-scoped index, because none of their uploads is accepted; the size
+limit and the tests whose upload may be accepted by mistake start their own).
+The twine tests need the real client, so they run against a real ``endorse
+serve`` set up the same way (``served_index``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from packaging.utils import canonicalize_name
 
 from endorse.metadata.paths import file_target
 from tests.conftest import BIN, IndexServer, server_env, tool_env, twine_upload
+from tests.inprocess import InProcessIndex
 from tests.packages import make_sdist, make_wheel
 
 JSON_LISTING = "application/vnd.pypi.simple.v1+json"
@@ -44,6 +47,9 @@ SIZE_LIMIT = 50_000
 #: web/upload.py allows this much multipart envelope on top of the file.
 FORM_OVERHEAD = 1024 * 1024
 
+#: An index under test: in this process, or a real ``endorse serve``.
+Served = InProcessIndex | IndexServer
+
 
 # --------------------------------------------------------------------------- the index
 
@@ -52,7 +58,7 @@ FORM_OVERHEAD = 1024 * 1024
 class Index:
     """The shared index: demo owns ``hello-world``; bob owns nothing."""
 
-    server: IndexServer
+    server: Served
     #: hello_world-1.0-py3-none-any.whl, accepted at setup.
     wheel: Path
     bob_token: str
@@ -74,8 +80,31 @@ class Index:
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
-    """One index for the module, with its accounts, tokens and a published project."""
+    """The in-process index for the module, with its accounts, tokens and a project."""
     root = tmp_path_factory.mktemp("rejections")
+    server = InProcessIndex.start(root / "index")
+    try:
+        dists = root / "dists"
+        wheel = make_wheel(dists, "hello-world", "1.0")
+        for path in (wheel, make_sdist(dists, "hello-world", "1.0")):
+            assert server.upload(path).status_code == 200
+        accounts = server.services.accounts
+        accounts.create_user("bob", BOB_PASSWORD)
+        bob_token = accounts.create_token("bob")
+        scoped_token = accounts.create_token("demo", projects=["other"])
+        carol_token = server.add_user("carol", "carols-password")
+        carol = server.upload(make_wheel(dists, "carol-project", "1.0"), token=carol_token)
+        assert carol.status_code == 200, carol.text
+        accounts.revoke_tokens("carol")
+        yield Index(server, wheel, bob_token, scoped_token, carol_token)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def served_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
+    """The same setup on a real ``endorse serve``, for the tests that run twine."""
+    root = tmp_path_factory.mktemp("rejections-served")
     server = IndexServer(root / "index", server_env()).start()
     try:
         dists = root / "dists"
@@ -97,6 +126,20 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
         server.stop()
 
 
+@pytest.fixture
+def fresh_index(tmp_path: Path) -> Iterator[Callable[..., InProcessIndex]]:
+    """Factory: a fresh in-process index with these settings."""
+    started: list[InProcessIndex] = []
+
+    def start(**settings: object) -> InProcessIndex:
+        started.append(InProcessIndex.start(tmp_path / f"index-{len(started)}", **settings))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
 # ------------------------------------------------------------ what "nothing stored" means
 
 
@@ -110,8 +153,14 @@ class State:
     spooled: frozenset[str]
 
 
-def state(server: IndexServer) -> State:
-    """Blobs under ``store/targets/``, row counts, project names and spool contents."""
+def state(server: Served) -> State:
+    """Blobs under ``targets/``, row counts, project names and spool contents."""
+    spool = server.data_dir / "tmp"
+    spooled = frozenset(p.name for p in spool.iterdir()) if spool.is_dir() else frozenset()
+    if isinstance(server, InProcessIndex):
+        projects = frozenset(name for (name,) in server.query("SELECT name FROM projects"))
+        blobs = frozenset(k.removeprefix("targets/") for k in server.blob_keys("targets/"))
+        return State(blobs, server.row_counts(*TABLES), projects, spooled)
     targets = server.data_dir / "store" / "targets"
     blobs = (
         frozenset(p.relative_to(targets).as_posix() for p in targets.rglob("*") if p.is_file())
@@ -122,17 +171,17 @@ def state(server: IndexServer) -> State:
     with closing(sqlite3.connect(db_uri, uri=True)) as db:
         rows = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # noqa: S608
         projects = frozenset(name for (name,) in db.execute("SELECT name FROM projects"))
-    spool = server.data_dir / "tmp"
-    spooled = frozenset(p.name for p in spool.iterdir()) if spool.is_dir() else frozenset()
     return State(blobs, rows, projects, spooled)
 
 
-def pending_projects(server: IndexServer) -> int:
+def pending_projects(server: Served) -> int:
     """The publish queue length as ``endorse admin status --json`` reports it."""
+    if isinstance(server, InProcessIndex):
+        return server.services.status().pending_projects
     return int(json.loads(server.admin("status", "--json").stdout)["pending_projects"])
 
 
-def listed(server: IndexServer, project: str) -> dict[str, str] | None:
+def listed(server: Served, project: str) -> dict[str, str] | None:
     """Filename -> sha256 of a project's JSON listing; None when it is a 404."""
     page = server.get(f"/simple/{canonicalize_name(project)}/", headers={"Accept": JSON_LISTING})
     if page.status_code == 404:
@@ -142,7 +191,7 @@ def listed(server: IndexServer, project: str) -> dict[str, str] | None:
 
 
 def assert_nothing_recorded(
-    server: IndexServer, before: State, project: str, filename: str | None
+    server: Served, before: State, project: str, filename: str | None
 ) -> None:
     """No row, no spooled file, and the Simple API does not list ``filename``.
 
@@ -161,9 +210,9 @@ def assert_nothing_recorded(
 
 
 def assert_nothing_stored(
-    server: IndexServer, before: State, project: str, filename: str | None
+    server: Served, before: State, project: str, filename: str | None
 ) -> None:
-    """Nothing recorded and no new blob under ``store/targets/``."""
+    """Nothing recorded and no new blob under ``targets/``."""
     assert_nothing_recorded(server, before, project, filename)
     assert state(server).blobs == before.blobs
 
@@ -210,24 +259,18 @@ def upload_fields(content: bytes, overrides: dict[str, str | None]) -> dict[str,
 
 
 def post(
-    server: IndexServer,
+    server: Served,
     body: bytes | Iterator[bytes],
     *,
     auth: tuple[str, str] | None,
     content_type: str = f"multipart/form-data; boundary={BOUNDARY}",
 ) -> httpx.Response:
     """POST a raw body to the upload URL."""
-    return httpx.post(
-        f"{server.url}/legacy/",
-        content=body,
-        headers={"Content-Type": content_type},
-        auth=auth,
-        timeout=60,
-    )
+    return server.post("/legacy/", content=body, headers={"Content-Type": content_type}, auth=auth)
 
 
 def upload(
-    server: IndexServer,
+    server: Served,
     filename: str,
     content: bytes,
     auth: tuple[str, str] | None,
@@ -638,7 +681,7 @@ def test_malformed_request_refused(
 
 def test_get_on_upload_url_refused(index: Index) -> None:
     """Only POST uploads."""
-    response = httpx.get(f"{index.server.url}/legacy/", auth=index.auth("demo"))
+    response = index.server.get("/legacy/", auth=index.auth("demo"))
     assert_refused(response, 405, "Method Not Allowed")
 
 
@@ -674,12 +717,7 @@ def test_bad_credentials_refused(
     content = path.read_bytes()
     body = multipart(upload_fields(content, {}), [("content", path.name, content)])
     before = state(server)
-    response = httpx.post(
-        f"{server.url}/legacy/",
-        content=body,
-        headers={"Content-Type": MULTIPART, **headers},
-        timeout=60,
-    )
+    response = server.post("/legacy/", content=body, headers={"Content-Type": MULTIPART, **headers})
     assert_refused(response, 401, message)
     assert response.headers["WWW-Authenticate"] == 'Basic realm="endorse"'
     assert_nothing_stored(server, before, "hello-world", path.name)
@@ -808,8 +846,9 @@ def test_refused_upload_leaves_no_blob(
 
 
 @pytest.mark.parametrize("changed", [False, True], ids=["same-bytes", "different-bytes"])
-def test_twine_reupload_refused(index: Index, tmp_path: Path, changed: bool) -> None:
+def test_twine_reupload_refused(served_index: Index, tmp_path: Path, changed: bool) -> None:
     """An existing filename is never replaced: the signed file stays what it was."""
+    index = served_index
     server = index.server
     original = index.wheel.read_bytes()
     path = (
@@ -833,9 +872,10 @@ def test_twine_reupload_refused(index: Index, tmp_path: Path, changed: bool) -> 
     ("version", "changed"), [("1.1", False), ("1.2", True)], ids=["same-bytes", "different-bytes"]
 )
 def test_twine_reupload_after_removal_refused(
-    index: Index, tmp_path: Path, version: str, changed: bool
+    served_index: Index, tmp_path: Path, version: str, changed: bool
 ) -> None:
     """A removed file's name stays reserved for ever (PyPI's rule)."""
+    index = served_index
     server = index.server
     path = make_wheel(tmp_path / "first", "hello-world", version)
     first = twine_upload(server, [path])
@@ -866,13 +906,14 @@ TWINE_BAD_CREDENTIALS: dict[str, tuple[str, Callable[[Index], str], str]] = {
     ids=list(TWINE_BAD_CREDENTIALS),
 )
 def test_twine_bad_credentials_refused(
-    index: Index,
+    served_index: Index,
     tmp_path: Path,
     username: str,
     password: Callable[[Index], str],
     message: str,
 ) -> None:
     """twine exits non-zero and shows the server's reason."""
+    index = served_index
     server = index.server
     path = make_wheel(tmp_path, "hello-world", "4.0")
     before = state(server)
@@ -883,8 +924,9 @@ def test_twine_bad_credentials_refused(
     assert pending_projects(server) == 0
 
 
-def test_twine_upload_to_someone_elses_project_refused(index: Index, tmp_path: Path) -> None:
+def test_twine_upload_to_someone_elses_project_refused(served_index: Index, tmp_path: Path) -> None:
     """bob's valid token cannot add a release to demo's project."""
+    index = served_index
     server = index.server
     path = make_wheel(tmp_path, "hello-world", "4.1")
     before = state(server)
@@ -914,6 +956,23 @@ def _far_over(_folder: Path) -> tuple[str, bytes]:
     return "big_project-1.0-py3-none-any.whl", os.urandom(SIZE_LIMIT + FORM_OVERHEAD + 100_000)
 
 
+@pytest.fixture(params=["in-process", pytest.param("endorse-serve", marks=pytest.mark.subprocess)])
+def limited_index(
+    request: pytest.FixtureRequest, fresh_index: Callable[..., InProcessIndex]
+) -> Iterator[Served]:
+    """An index with a small upload limit, in this process and as a real ``endorse serve``
+    (whose server may close the connection while a client still sends)."""
+    if request.param == "in-process":
+        yield fresh_index(max_upload_bytes=SIZE_LIMIT)
+        return
+    folder = request.getfixturevalue("tmp_path") / "served"
+    server = IndexServer(folder, server_env({"ENDORSE_MAX_UPLOAD_BYTES": str(SIZE_LIMIT)}))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(
     ("build", "chunked"),
     [(_big_wheel, False), (_far_over, False), (_big_wheel, True), (_far_over, True)],
@@ -925,10 +984,10 @@ def _far_over(_folder: Path) -> tuple[str, bytes]:
     ],
 )
 def test_oversized_upload_refused(
-    make_server: Callable[..., IndexServer], tmp_path: Path, build: Build, chunked: bool
+    limited_index: Served, tmp_path: Path, build: Build, chunked: bool
 ) -> None:
     """Past ENDORSE_MAX_UPLOAD_BYTES: 413, with or without an honest Content-Length."""
-    server = make_server(env={"ENDORSE_MAX_UPLOAD_BYTES": str(SIZE_LIMIT)})
+    server = limited_index
     filename, content = build(tmp_path)
     assert len(content) > SIZE_LIMIT
     body = multipart(
@@ -969,12 +1028,13 @@ def test_oversized_upload_refused(
     ids=["drive-letter", "unc"],
 )
 def test_windows_path_filename_refused(
-    server: IndexServer, tmp_path: Path, wire_filename: str
+    fresh_index: Callable[..., InProcessIndex], tmp_path: Path, wire_filename: str
 ) -> None:
     """A filename with a Windows path is refused like any other path.
 
     Own index: today the upload is accepted (as ``win_path-1.0-py3-none-any.whl``).
     """
+    server = fresh_index()
     content = make_wheel(tmp_path, "win-path", "1.0").read_bytes()
     before = state(server)
     response = upload(

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from endorse.cli import main
-from endorse.errors import ConfigError
+from endorse.errors import NotFound
 from endorse.research.report import SECTIONS
 from endorse.research.sources import BASELINE_FILE, CURRENT_FILE, find_data_dir
 
@@ -20,7 +20,7 @@ def shipped_data() -> Path:
     explicit = os.environ.get("ENDORSE_DATA_FILES")
     try:
         return find_data_dir(Path(explicit) if explicit else None)
-    except ConfigError as e:
+    except NotFound as e:
         pytest.skip(f"the shipped download data is not here: {e.message}")
 
 
@@ -34,6 +34,7 @@ def write_dump(path: Path, rows: list[tuple[str, int]], **extra: object) -> Path
     return path
 
 
+@pytest.mark.slow
 def test_evaluate_on_the_shipped_data(tmp_path: Path) -> None:
     data = shipped_data()
     output = tmp_path / "docs" / "policy-evaluation.md"

@@ -10,8 +10,8 @@ from click.testing import CliRunner, Result
 from securesystemslib.signer import Signature
 
 from endorse.cli import main
+from endorse.metadata.key_addition import verify_key_addition
 from endorse.signing.keystore import Keystore
-from endorse.signing.machines import verify_key_addition
 from tests.signing import FAST, MEDIUM, STRONG, WEAK
 
 FAST_ARGS = [

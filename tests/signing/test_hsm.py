@@ -15,11 +15,12 @@ from securesystemslib.signer import HSMSigner, Signature, Signer
 
 from endorse.cli import main
 from endorse.errors import EndorseError, KeyUnavailable
+from endorse.metadata.key_addition import KeyAddition, verify_key_addition
 from endorse.signing import hsm, register_signers
 from endorse.signing.descriptor import KeyKind, KeyLabels
 from endorse.signing.hsm import TokenSlot, pkcs11_module
 from endorse.signing.keystore import Keystore, load_signer
-from endorse.signing.machines import KeyAddition, sign_key_addition, verify_key_addition
+from endorse.signing.machines import sign_key_addition
 from endorse.signing.secret import Secret
 from tests.signing import sign_and_verify_in_tuf
 

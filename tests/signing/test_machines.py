@@ -12,15 +12,15 @@ import pytest
 from securesystemslib.signer import CryptoSigner, Signature, Signer
 
 from endorse.errors import EndorseError
-from endorse.signing import keyfile, passphrase
-from endorse.signing.descriptor import KeyDescriptor, KeyLabels
-from endorse.signing.machines import (
+from endorse.metadata.key_addition import (
     ADD_KEY_TYPE,
     KeyAddition,
     KeyAdditionInvalid,
-    endorse_new_key,
     verify_key_addition,
 )
+from endorse.signing import keyfile, passphrase
+from endorse.signing.descriptor import KeyDescriptor, KeyLabels
+from endorse.signing.machines import endorse_new_key
 from endorse.signing.secret import Secret
 from tests.signing import FAST, MEDIUM, STRONG
 

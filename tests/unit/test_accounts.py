@@ -17,6 +17,7 @@ from endorse.index.accounts import TOKEN_PREFIX, Accounts, check_upload_rights
 from endorse.metadata.trust import TrustLevel
 from endorse.settings import Settings
 from endorse.storage.db import Database, Project
+from endorse.storage.db.schema import prepare
 
 PASSWORD = "correct horse battery staple"
 
@@ -43,7 +44,7 @@ class Env:
 def env(tmp_path: Path) -> Iterator[Env]:
     path = tmp_path / "x.db"
     db = Database(f"sqlite:///{path}")
-    db.create_schema()
+    prepare(db)
     # Cheap Argon2id through the settings, as in production code paths.
     accounts = Accounts(db, Settings(password_memory_kib=256, password_iterations=1))
     yield Env(accounts, db, path)

@@ -14,6 +14,7 @@ from endorse.publisher.keyring import Keyring
 from endorse.publisher.repository import StoredRepository
 from endorse.services.demo import ensure_repository
 from endorse.services.index import Services
+from endorse.services.publishing import online_keyring
 from endorse.settings import Settings
 
 
@@ -21,7 +22,7 @@ def open_repository(tmp_path: Path) -> tuple[StoredRepository, Keyring, Keyring]
     settings = Settings(data_dir=tmp_path / "index", bin_count=4)
     services = Services.open(settings)
     ensure_repository(services)
-    online = services.online_keyring()
+    online = online_keyring(services)
     offline = Keyring.load(settings.keys_dir / OFFLINE_KEYRING)
     repo = StoredRepository(
         services.store,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import sys
@@ -13,8 +12,9 @@ from typing import Any, ParamSpec, TypeVar
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
-from endorse.cli._exit import ExitCode
+from endorse.cli._exit import ExitCode, exit_code_for
 from endorse.errors import EndorseError
 from endorse.settings import Settings
 
@@ -24,8 +24,8 @@ __all__ = [
     "err",
     "load_settings",
     "out",
+    "print_error",
     "read_secret",
-    "reports_errors",
     "setup_logging",
 ]
 
@@ -54,24 +54,13 @@ def setup_logging(verbose: int, *, plain: bool = False) -> None:
     logging.getLogger("endorse").setLevel(level)
 
 
-def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn EndorseError into a message, a hint and exit code 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except EndorseError as e:
-            err.print(f"[bold red]error:[/] {e.message}", highlight=False)
-            if e.hint:
-                err.print(f"[bold]hint:[/] {e.hint}", highlight=False)
-            logging.getLogger(__name__).debug("traceback", exc_info=True)
-            raise SystemExit(ExitCode.ERROR) from None
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise SystemExit(ExitCode.INTERRUPTED) from None
-
-    return wrapper
+def print_error(error: EndorseError) -> None:
+    """An error's message and hint on stderr: ``endorse:`` for a refusal, else ``error:``."""
+    label = "endorse" if exit_code_for(error) is ExitCode.REFUSED else "error"
+    err.print(f"[bold red]{label}:[/] {escape(error.message)}", highlight=False)
+    if error.hint:
+        err.print(f"[bold]hint:[/] {escape(error.hint)}", highlight=False)
+    logging.getLogger(__name__).debug("traceback", exc_info=True)
 
 
 def data_dir_option(func: Callable[P, R]) -> Callable[P, R]:

@@ -1,15 +1,26 @@
-"""Exit codes, and ending a process without the interpreter's teardown.
+"""How every command ends: its exit code, and the one place errors become them.
 
-No rich here: ``endorse install`` imports this before it starts the installer.
+No rich here: ``endorse install`` imports this before it starts the installer;
+the message is printed by :func:`endorse.cli._console.print_error`, imported
+only when there is an error to print.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
+from collections.abc import Callable
 from enum import IntEnum
-from typing import NoReturn
+from typing import NoReturn, ParamSpec, TypeVar
+
+from endorse.errors import ConfigError, EndorseError, PolicyNotMet, VerificationFailed
+
+__all__ = ["ExitCode", "exit_code_for", "exit_now", "reports_errors"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ExitCode(IntEnum):
@@ -20,6 +31,36 @@ class ExitCode(IntEnum):
     USAGE = 2
     REFUSED = 3
     INTERRUPTED = 130
+
+
+def exit_code_for(error: EndorseError) -> ExitCode:
+    """3 when endorse refused something for security, 2 for a bad option or setting, else 1."""
+    if isinstance(error, VerificationFailed | PolicyNotMet):
+        return ExitCode.REFUSED
+    if isinstance(error, ConfigError):
+        return ExitCode.USAGE
+    return ExitCode.ERROR
+
+
+def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn an EndorseError into its message, hint and exit code; Ctrl-C into 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except EndorseError as e:
+            from endorse.cli._console import print_error
+
+            print_error(e)
+            raise SystemExit(exit_code_for(e)) from None
+        except KeyboardInterrupt:
+            from endorse.cli._console import err
+
+            err.print("interrupted")
+            raise SystemExit(ExitCode.INTERRUPTED) from None
+
+    return wrapper
 
 
 def exit_now(code: int) -> NoReturn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -17,7 +18,6 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy import distinct, func, select
 from tuf.api.metadata import Metadata, Targets
 
 from endorse.cli._console import (
@@ -26,21 +26,15 @@ from endorse.cli._console import (
     load_settings,
     out,
     read_secret,
-    reports_errors,
     setup_logging,
 )
-from endorse.errors import EndorseError, NotFound
-from endorse.index.claims import parse_key, register_key, revoke_key
-from endorse.index.events import EventStatus, KeyChange, SigningEvents
-from endorse.index.uploads import remove_files, set_yanked
+from endorse.cli._exit import reports_errors
+from endorse.index.claims import parse_key
+from endorse.index.events import EventStatus, KeyChange, KeyChangeAction, SigningEvents
 from endorse.publisher.keyring import Keyring
-from endorse.publisher.lock import leader_lock
-from endorse.publisher.prune import prune
-from endorse.publisher.recovery import recover
 from endorse.services.demo import ensure_repository
-from endorse.services.importer import import_directory
-from endorse.services.index import Services
-from endorse.storage.db import QueueEntry, RoleState, User
+from endorse.services.index import Services, migrate_database
+from endorse.services.publishing import import_directory, prune_now, recover_online_keys
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,6 +47,26 @@ def _services(data_dir: Path | None) -> Services:
 @click.group()
 def admin() -> None:
     """Administer the index (runs on the index's machine, against its data folder)."""
+
+
+@admin.command("migrate")
+@data_dir_option
+@reports_errors
+def migrate_command(data_dir: Path | None) -> None:
+    """Upgrade the database's schema to this endorse's (back it up first).
+
+    Every endorse command refuses a database at an older schema; this one
+    brings it up to date, keeping every row. An empty database is created.
+
+    \b
+    Example:
+      endorse admin migrate --data-dir ./endorse-data
+    """
+    done = migrate_database(load_settings(data_dir=data_dir))
+    if done.before == done.after:
+        out.print(f"the database is at revision {done.after}, the newest: nothing to do")
+    else:
+        out.print(f"migrated the database from {done.before or 'empty'} to {done.after}")
 
 
 @admin.command("init")
@@ -196,8 +210,8 @@ def yank(project_name: str, version: str, reason: str, undo: bool, data_dir: Pat
     Example:
       endorse admin yank sampleproject 1.0 --reason "broken on Windows"
     """
-    count = set_yanked(
-        _services(data_dir).db, project_name, version, yanked=not undo, reason=reason
+    count = _services(data_dir).uploads.set_yanked(
+        project_name, version, yanked=not undo, reason=reason
     )
     out.print(f"{'un-yanked' if undo else 'yanked'} {count} file(s)")
 
@@ -223,7 +237,9 @@ def remove(
     what = filename or f"every file of {project_name} {version}"
     if not yes:
         click.confirm(f"Remove {what}? Its filename stays reserved for ever.", abort=True, err=True)
-    count = remove_files(_services(data_dir).db, project_name, version=version, filename=filename)
+    count = _services(data_dir).uploads.remove_files(
+        project_name, version=version, filename=filename
+    )
     out.print(f"removed {count} file(s)")
 
 
@@ -242,13 +258,7 @@ def import_(folder: Path, owner: str | None, data_dir: Path | None, verbose: int
     """
     setup_logging(verbose)
     services = _services(data_dir)
-    keyring = services.online_keyring() if services.settings.tuf_enabled else None
-    owner_id = None
-    if owner is not None:
-        with services.db.read_session() as session:
-            owner_id = session.scalar(select(User.id).where(User.username == owner))
-        if owner_id is None:
-            raise NotFound(f"no user {owner!r}")
+    owner_id = services.accounts.user_id(owner) if owner is not None else None
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -263,9 +273,7 @@ def import_(folder: Path, owner: str | None, data_dir: Path | None, verbose: int
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        result = import_directory(
-            services, folder, keyring=keyring, owner_id=owner_id, progress=progress
-        )
+        result = import_directory(services, folder, owner_id=owner_id, progress=progress)
     out.print(f"imported {result.imported} file(s) in {result.batches} batch(es)")
     for name, reason in result.skipped:
         err.print(f"skipped {name}: {reason}", highlight=False)
@@ -277,11 +285,8 @@ def import_(folder: Path, owner: str | None, data_dir: Path | None, verbose: int
 @reports_errors
 def prune_command(data_dir: Path | None, grace: float | None) -> None:
     """Delete superseded metadata and listings (never root) now."""
-    from datetime import timedelta
-
     services = _services(data_dir)
-    seconds = services.settings.prune_grace if grace is None else grace
-    result = prune(services.store, services.db, timedelta(seconds=seconds))
+    result = prune_now(services, None if grace is None else timedelta(seconds=grace))
     out.print(f"pruned {result.metadata} metadata file(s) and {result.targets} target file(s)")
 
 
@@ -291,20 +296,13 @@ def prune_command(data_dir: Path | None, grace: float | None) -> None:
 @reports_errors
 def status(data_dir: Path | None, as_json: bool) -> None:
     """The newest timestamp, the publish queue, and the next expiries."""
-    services = _services(data_dir)
+    status = _services(data_dir).status()
     info: dict[str, object] = {}
-    if services.settings.tuf_enabled and services.published.is_initialised():
-        ts = services.published.timestamp().signed
-        info["timestamp_version"] = ts.version
-        info["timestamp_expires"] = ts.expires.isoformat()
-    with services.db.read_session() as session:
-        info["pending_projects"] = session.scalar(
-            select(func.count(distinct(QueueEntry.project_id))).where(QueueEntry.batch_id.is_(None))
-        )
-        soonest = session.execute(
-            select(RoleState.name, RoleState.expires).order_by(RoleState.expires).limit(5)
-        ).all()
-    info["next_expiries"] = {name: expires.isoformat() for name, expires in soonest}
+    if status.timestamp_version is not None and status.timestamp_expires is not None:
+        info["timestamp_version"] = status.timestamp_version
+        info["timestamp_expires"] = status.timestamp_expires.isoformat()
+    info["pending_projects"] = status.pending_projects
+    info["next_expiries"] = {name: when.isoformat() for name, when in status.next_expiries.items()}
     if as_json:
         out.print_json(json.dumps(info))
         return
@@ -320,8 +318,7 @@ def event() -> None:
 
 
 def _events(data_dir: Path | None) -> SigningEvents:
-    services = _services(data_dir)
-    return SigningEvents(services.settings, services.db, services.store)
+    return _services(data_dir).events
 
 
 def _print_event(status: EventStatus) -> None:
@@ -419,9 +416,8 @@ def event_sign_file(metadata: Path, keyring: Path, kind: str, yes: bool) -> None
         err.print(f"{signed.type} v{signed.version}, expires {signed.expires.isoformat()}")
     if not yes:
         click.confirm("Sign it?", abort=True, err=True)
-    for signer in Keyring.load(keyring, _pin_handler).signers(kind):
-        md.sign(signer, append=True)
-    metadata.write_bytes(md.to_bytes())
+    signed_bytes = Keyring.load(keyring, _pin_handler).add_signatures(kind, metadata.read_bytes())
+    metadata.write_bytes(signed_bytes)
     out.print(f"signed {metadata}: bring it back with `endorse admin event add-signatures`")
 
 
@@ -448,7 +444,8 @@ def event_sign(event_id: int, keyring: Path, kind: str, data_dir: Path | None) -
       endorse admin event sign 3 --keyring keys/offline-DEMO-NOT-FOR-PRODUCTION.json
     """
     events = _events(data_dir)
-    _print_event(events.sign(event_id, Keyring.load(keyring, _pin_handler).signers(kind)))
+    signed = Keyring.load(keyring, _pin_handler).add_signatures(kind, events.metadata(event_id))
+    _print_event(events.add_signatures(event_id, signed))
 
 
 @event.command("publish")
@@ -477,7 +474,7 @@ def admin_revoke_key(keyid: str, yes: bool, data_dir: Path | None) -> None:
     """
     if not yes:
         click.confirm(f"Revoke developer key {keyid[:12]}?", abort=True, err=True)
-    projects = revoke_key(_services(data_dir).db, keyid, identity=None)
+    projects = _services(data_dir).claims.revoke_key(keyid, identity=None)
     out.print(f"revoked {keyid[:12]}; affected projects: {', '.join(projects) or 'none'}")
     out.print("claimed projects change in the next signing event: `endorse admin event prepare`")
 
@@ -522,27 +519,19 @@ def recover_command(
       endorse admin recover --known-good-snapshot 41 --keyring /media/usb/offline.json
     """
     services = _services(data_dir)
-    lock = leader_lock(services.db, services.settings.data_dir)
-    if not lock.try_acquire():
-        raise EndorseError(
-            "a publisher is running", hint="stop `endorse serve` / `endorse publisher` first"
+    if not yes:
+        click.confirm(
+            "Rotate all online keys and republish from snapshot "
+            f"v{known_good_snapshot}? Recently-claimed projects must claim again.",
+            abort=True,
+            err=True,
         )
-    try:
-        if not yes:
-            click.confirm(
-                "Rotate all online keys and republish from snapshot "
-                f"v{known_good_snapshot}? Recently-claimed projects must claim again.",
-                abort=True,
-                err=True,
-            )
-        report = recover(
-            services,
-            Keyring.load(keyring, _pin_handler),
-            known_good_snapshot=known_good_snapshot,
-            requeue=requeue,
-        )
-    finally:
-        lock.release()
+    report = recover_online_keys(
+        services,
+        Keyring.load(keyring, _pin_handler),
+        known_good_snapshot=known_good_snapshot,
+        requeue=requeue,
+    )
     out.print(f"root v{report.root_version}, timestamp v{report.timestamp_version} published")
     out.print(
         f"claims wiped (maintainers must claim again): {', '.join(report.wiped_claims) or '-'}"
@@ -567,13 +556,17 @@ def _key_changes(
     for item in add:
         role, _, path = item.partition("=")
         raw = json.loads(Path(path).read_text())
-        changes.append(KeyChange("add", role, key=parse_key(raw)))
+        changes.append(KeyChange(KeyChangeAction.ADD, role, key=parse_key(raw)))
     for item in remove:
         role, _, keyid = item.partition("=")
-        changes.append(KeyChange("remove", role, keyid=keyid))
+        changes.append(KeyChange(KeyChangeAction.REMOVE, role, keyid=keyid))
     for item in thresholds:
         role, _, value = item.partition("=")
-        changes.append(KeyChange("threshold", role, threshold=int(value)))
+        try:
+            threshold = int(value)
+        except ValueError as e:
+            raise click.BadParameter(f"{item!r}: not ROLE=N", param_hint="--threshold") from e
+        changes.append(KeyChange(KeyChangeAction.THRESHOLD, role, threshold=threshold))
     if not changes:
         raise click.UsageError("give at least one --add-key, --remove-key or --threshold")
     return changes
@@ -633,7 +626,8 @@ def admin_register_key(username: str, public_key: Path, yes: bool, data_dir: Pat
     key = parse_key(json.loads(public_key.read_text()))
     if not yes:
         click.confirm(f"Register key {key.keyid[:12]} for {username}?", abort=True, err=True)
-    register_key(
-        _services(data_dir).db, None, key, label="registered by an administrator", username=username
+    services = _services(data_dir)
+    services.claims.register_key(
+        services.accounts.administrator_as(username), key, label="registered by an administrator"
     )
     out.print(f"registered key {key.keyid[:12]} for {username}")

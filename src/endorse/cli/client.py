@@ -13,7 +13,6 @@ any mirror of its ``/tuf/`` tree), the client cache from ``--cache-dir`` /
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,8 +22,9 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from endorse.cli._console import ExitCode, err
-from endorse.cli.client_options import ClientOptions, client_options, reports_refusals
+from endorse.cli._console import err, print_error
+from endorse.cli._exit import ExitCode, reports_errors
+from endorse.cli.client_options import ClientOptions, client_options
 from endorse.client.errors import (
     NoTrustedRoot,
     PolicyNotMet,
@@ -35,7 +35,7 @@ from endorse.client.proxy import ProxyApp, ProxyServer, Refusal
 from endorse.client.resolver import VerifiedIndex, VerifiedTarget
 from endorse.client.trust import Source
 from endorse.client.verify import Check, verify_file, verify_requirements
-from endorse.errors import ConfigError, EndorseError
+from endorse.errors import ConfigError
 
 if TYPE_CHECKING:
     from endorse.client.install import InstallResult
@@ -47,14 +47,6 @@ _UNSAFE_WARNING = (
     "hash, version or expiry check and no policy. A mirror, the network or a compromised "
     "index can make you install anything."
 )
-
-
-def print_error(label: str, error: EndorseError) -> None:
-    """An error's message and hint on stderr."""
-    err.print(f"[bold red]{label}:[/] {escape(error.message)}", highlight=False)
-    if error.hint:
-        err.print(f"[bold]hint:[/] {escape(error.hint)}", highlight=False)
-    logging.getLogger(__name__).debug("traceback", exc_info=True)
 
 
 def announce(opts: ClientOptions, index: VerifiedIndex) -> None:
@@ -136,7 +128,7 @@ def _print_refusals(refusals: Sequence[Refusal]) -> None:
     show_default=True,
     help="Seconds between refreshes of the index's metadata.",
 )
-@reports_refusals
+@reports_errors
 def proxy(opts: ClientOptions, host: str, port: int, refresh_interval: float) -> None:
     """Run a local verifying index for pip, uv or any PEP 503/691 installer.
 
@@ -157,7 +149,7 @@ def proxy(opts: ClientOptions, host: str, port: int, refresh_interval: float) ->
         except (VerificationFailed, UpstreamUnavailable) as e:
             if isinstance(e, NoTrustedRoot):
                 raise
-            print_error("endorse" if isinstance(e, VerificationFailed) else "error", e)
+            print_error(e)
             err.print("endorse: serving refusals until the metadata verifies", highlight=False)
         for line in policy.describe():
             err.print(f"policy: {line}", highlight=False)
@@ -213,7 +205,7 @@ def report_install(result: InstallResult, *, as_json: bool, unsafe: bool) -> Non
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@reports_refusals
+@reports_errors
 def verify(
     opts: ClientOptions, requirements: tuple[Path, ...], as_json: bool, files: tuple[Path, ...]
 ) -> None:
@@ -274,4 +266,4 @@ def _print_json(doc: dict[str, Any]) -> None:
     click.echo(json.dumps(doc, indent=2))
 
 
-__all__ = ["announce", "print_error", "proxy", "refresh", "report_install", "trust_table", "verify"]
+__all__ = ["announce", "proxy", "refresh", "report_install", "trust_table", "verify"]

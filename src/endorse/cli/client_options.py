@@ -1,4 +1,4 @@
-"""The options every client command shares, and how client commands exit.
+"""The options every client command shares.
 
 Imports nothing heavy (no rich, no python-tuf): ``endorse install`` starts the
 installer before it imports the rest (see ``endorse.client.install``).
@@ -14,15 +14,11 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from endorse.cli._exit import ExitCode
-from endorse.client.errors import PolicyNotMet, VerificationFailed
-from endorse.errors import ConfigError, EndorseError
-
 if TYPE_CHECKING:
     from endorse.client.policy import Policy
     from endorse.client.resolver import VerifiedIndex
 
-__all__ = ["ClientOptions", "client_options", "reports_refusals"]
+__all__ = ["ClientOptions", "client_options"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -174,34 +170,3 @@ def client_options(
         return decorated
 
     return decorate
-
-
-def reports_refusals(func: Callable[P, R]) -> Callable[P, R]:
-    """Refusals exit 3, other errors 1, each with its message and hint."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except (VerificationFailed, PolicyNotMet) as e:
-            _print_error("endorse", e)
-            raise SystemExit(ExitCode.REFUSED) from None
-        except ConfigError as e:
-            _print_error("error", e)
-            raise SystemExit(ExitCode.USAGE) from None
-        except EndorseError as e:
-            _print_error("error", e)
-            raise SystemExit(ExitCode.ERROR) from None
-        except KeyboardInterrupt:
-            from endorse.cli._console import err
-
-            err.print("interrupted")
-            raise SystemExit(ExitCode.INTERRUPTED) from None
-
-    return wrapper
-
-
-def _print_error(label: str, error: EndorseError) -> None:
-    from endorse.cli.client import print_error
-
-    print_error(label, error)

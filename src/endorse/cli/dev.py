@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import click
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
@@ -21,7 +21,9 @@ from rich.table import Table
 from securesystemslib.signer import Signature, Signer
 from tuf.api.metadata import Metadata, Targets
 
-from endorse.cli._console import ExitCode, err, out, read_secret, reports_errors
+from endorse.api.models import ClaimDetails, ReleaseResponse
+from endorse.cli._console import err, out, read_secret
+from endorse.cli._exit import ExitCode, reports_errors
 from endorse.cli.key import (
     _keys_dir_option,
     _keystore,
@@ -34,6 +36,7 @@ from endorse.developer import IndexClient, build_release, sign_release
 from endorse.errors import EndorseError, NotFound
 from endorse.signing.descriptor import KeyDescriptor
 from endorse.signing.keystore import load_signer
+from endorse.states import ReleaseState
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -83,7 +86,7 @@ def _project_of(files: tuple[Path, ...]) -> str:
     return names.pop()
 
 
-def _previous(client: IndexClient, claim: dict[str, Any], wait: float = 30) -> bytes | None:
+def _previous(client: IndexClient, claim: ClaimDetails, wait: float = 30) -> bytes | None:
     """The current signed version of the project's role (waits for its publication)."""
     if not claim["version"]:
         return None
@@ -97,9 +100,9 @@ def _previous(client: IndexClient, claim: dict[str, Any], wait: float = 30) -> b
             time.sleep(0.5)
 
 
-def _report(outcome: dict[str, Any], project: str) -> None:
+def _report(outcome: ReleaseResponse, project: str) -> None:
     signed = ", ".join(outcome["signed_by"])
-    if outcome["state"] == "accepted":
+    if outcome["state"] is ReleaseState.ACCEPTED:
         out.print(f"{project}: version {outcome['version']} accepted (signed by {signed})")
     else:
         missing = outcome["threshold"] - len(outcome["signed_by"])

@@ -11,7 +11,8 @@ import click
 from rich import box
 from rich.table import Table
 
-from endorse.cli._console import err, out, reports_errors, setup_logging
+from endorse.cli._console import err, out, setup_logging
+from endorse.cli._exit import reports_errors
 from endorse.errors import ConfigError
 from endorse.research.evaluation import (
     MODEL_A,

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from endorse.cli._exit import ExitCode, exit_now
-from endorse.cli.client_options import ClientOptions, client_options, reports_refusals
+from endorse.cli._exit import ExitCode, exit_now, reports_errors
+from endorse.cli.client_options import ClientOptions, client_options
 from endorse.client.install import Installer, run_install
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
 @click.argument("installer_args", nargs=-1, type=click.UNPROCESSED)
-@reports_refusals
+@reports_errors
 def install(
     opts: ClientOptions, installer: Installer, as_json: bool, installer_args: tuple[str, ...]
 ) -> None:

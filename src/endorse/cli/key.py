@@ -18,7 +18,8 @@ import click
 from rich.table import Table
 from securesystemslib.signer import SecretsHandler
 
-from endorse.cli._console import err, out, read_secret, reports_errors, setup_logging
+from endorse.cli._console import err, out, read_secret, setup_logging
+from endorse.cli._exit import reports_errors
 from endorse.errors import EndorseError
 from endorse.signing import hsm, keyfile, passphrase
 from endorse.signing.descriptor import KeyDescriptor, KeyKind, KeyLabels, parse_public_dict

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import signal
 import socket
-import sys
-import threading
-from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 
 import click
 import uvicorn
 from rich.progress import Progress
 
-from endorse.cli._console import data_dir_option, err, load_settings, reports_errors, setup_logging
-from endorse.errors import EndorseError
-from endorse.publisher.lock import leader_lock
-from endorse.publisher.process import follow_parent, report_batch
-from endorse.publisher.prune import prune
-from endorse.publisher.publisher import Publisher
+from endorse.cli._console import data_dir_option, err, load_settings, setup_logging
+from endorse.cli._exit import reports_errors
 from endorse.services.demo import ensure_repository
 from endorse.services.index import Services
+from endorse.services.publishing import publish_pending, publisher_process, run_publisher
 from endorse.web import create_app
 
 
@@ -108,8 +100,13 @@ def serve(
     click.echo(f"install with:  pip install --index-url {base}/simple/ PROJECT", err=True)
     # Tests and scripts read this line to find the port.
     print(f"endorse serving on {base}", flush=True)
+    publication = (
+        publisher_process(services, verbose=2 if verbose > 1 else 0)
+        if settings.run_publisher
+        else None
+    )
     config = uvicorn.Config(
-        create_app(services),
+        create_app(services, publication),
         log_level="warning" if verbose == 0 else "info",
         access_log=verbose > 1,
         timeout_graceful_shutdown=10,
@@ -140,38 +137,11 @@ def publisher(data_dir: Path | None, once: bool, supervised: bool, verbose: int)
       endorse publisher --data-dir ./endorse-data
     """
     setup_logging(verbose, plain=True)
-    settings = load_settings(data_dir=data_dir)
-    services = Services.open(settings)
-    keyring = services.online_keyring() if settings.tuf_enabled else None
-    stop = threading.Event()
-    wake: threading.Event | None = None
-    on_batch = None
-    if supervised:
-        wake = threading.Event()
-        follow_parent(stop, wake, sys.stdin.buffer)
-        on_batch = report_batch(sys.stdout.buffer, stop)
-    worker = Publisher(settings, services.db, services.store, keyring, on_batch=on_batch)
-    lock = leader_lock(services.db, settings.data_dir)
-    if once:
-        if not lock.try_acquire():
-            raise EndorseError("another publisher is running", hint="it publishes what is pending")
-        try:
-            while worker.publish_once() is not None:
-                pass
-        finally:
-            lock.release()
-        return
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    grace = timedelta(seconds=settings.prune_grace)
-    worker.run(
-        lock,
-        stop,
-        wake,
-        prune=lambda: prune(services.store, services.db, grace),
-    )
-    services.close()
+    services = Services.open(load_settings(data_dir=data_dir))
+    try:
+        if once:
+            publish_pending(services)
+        else:
+            run_publisher(services, supervised=supervised)
+    finally:
+        services.close()

@@ -41,8 +41,9 @@ from endorse.client.errors import PolicyNotMet, UpstreamUnavailable, Verificatio
 from endorse.client.policy import Policy
 from endorse.client.resolver import VerifiedIndex, VerifiedTarget
 from endorse.client.updater import Upstream
-from endorse.errors import EndorseError, NotFound
+from endorse.errors import EndorseError, NotAcceptable, NotFound
 from endorse.metadata.paths import ListingFormat
+from endorse.simple.negotiate import negotiate as shared_negotiate
 from endorse.simple.render import (
     HTML_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
@@ -142,25 +143,11 @@ def _first(query: dict[str, list[str]], key: str) -> str | None:
 
 
 def negotiate(accept: str | None, format_param: str | None) -> ListingFormat:
-    """PEP 691: JSON when the client asks for it with a non-zero quality, else HTML."""
-    if format_param:
-        return "json" if "json" in format_param else "html"
-    for item in (accept or "").split(","):
-        media, *params = (p.strip() for p in item.split(";"))
-        quality = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if quality > 0 and media.lower() in (
-            JSON_CONTENT_TYPE,
-            "application/vnd.pypi.simple.latest+json",
-        ):
-            return "json"
-    return "html"
+    """PEP 691 by the index's own rules; HTML when nothing offered is acceptable."""
+    try:
+        return shared_negotiate(accept, format_param).format
+    except NotAcceptable:
+        return "html"
 
 
 class ProxyApp:

@@ -6,12 +6,12 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 from securesystemslib.signer import Key, Signer
 from tuf.api.metadata import Metadata, TargetFile, Targets
 
+from endorse.api.models import ProjectResponse
 from endorse.errors import EndorseError
 from endorse.metadata.maintainers import count_maintainers
 from endorse.metadata.paths import core_metadata_target, file_target
@@ -22,11 +22,14 @@ from endorse.packages.distributions import inspect_distribution
 DEFAULT_ROLE_LIFETIME = timedelta(days=365)
 
 
-def claim_keys(project: dict[str, Any]) -> tuple[dict[str, Key], dict[str, list[str]]]:
-    """Keys and ``maintainer -> keyids`` of a claim, from the API's project JSON."""
+def claim_keys(project: ProjectResponse) -> tuple[dict[str, Key], dict[str, list[str]]]:
+    """Keys and ``maintainer -> keyids`` of a claim, from the API's project answer."""
     keys: dict[str, Key] = {}
     maintainers: dict[str, list[str]] = {}
-    for maintainer, entries in project["claim"]["maintainers"].items():
+    claim = project["claim"]
+    if claim is None:
+        return keys, maintainers
+    for maintainer, entries in claim["maintainers"].items():
         maintainers[maintainer] = []
         for entry in entries:
             key = Key.from_dict(entry["keyid"], dict(entry["key"]))
@@ -36,7 +39,7 @@ def claim_keys(project: dict[str, Any]) -> tuple[dict[str, Key], dict[str, list[
 
 
 def build_release(
-    project: dict[str, Any],
+    project: ProjectResponse,
     dists: Sequence[Path],
     *,
     previous: bytes | None,
@@ -52,7 +55,7 @@ def build_release(
     vouch for the files already on the index (their hashes as the index
     reports them; check them before claiming).
     """
-    claim = project.get("claim")
+    claim = project["claim"]
     if not claim:
         raise EndorseError(f"{project['name']!r} is not claimed", hint="run `endorse claim` first")
     name = canonicalize_name(project["name"])
@@ -61,7 +64,7 @@ def build_release(
         md = Metadata[Targets].from_bytes(previous)
         keys, maintainers = claim_keys(project)
         signers = count_maintainers(md.signed_bytes, md.signatures, keys, maintainers)
-        if len(signers) < int(claim["threshold"]):
+        if len(signers) < claim["threshold"]:
             raise EndorseError(
                 f"the current version of {name!r} is not signed by enough maintainers",
                 hint="the index may be compromised: do not sign on top of it",
@@ -75,8 +78,8 @@ def build_release(
                 f["filename"],
                 f["size"],
                 f["sha256"],
-                f.get("core_metadata_size"),
-                f.get("core_metadata_sha256"),
+                f["core_metadata_size"],
+                f["core_metadata_sha256"],
             )
     for path in dists:
         dist = inspect_distribution(path, path.name)
@@ -93,7 +96,7 @@ def build_release(
             hashlib.sha256(core).hexdigest() if core is not None else None,
         )
     moment = (now or datetime.now(UTC)).replace(microsecond=0)
-    role = Targets(version=int(claim["version"]) + 1, expires=moment + lifetime, targets=targets)
+    role = Targets(version=claim["version"] + 1, expires=moment + lifetime, targets=targets)
     return Metadata(role)
 
 

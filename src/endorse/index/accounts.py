@@ -1,4 +1,4 @@
-"""Users with Argon2id-hashed passwords, project-scoped upload tokens, ownership."""
+"""Users with Argon2id-hashed passwords, project-scoped upload tokens, project membership."""
 
 from __future__ import annotations
 
@@ -12,32 +12,45 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from endorse.errors import AuthenticationFailed, EndorseError, NotFound, PermissionDenied
+from endorse.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+)
+from endorse.index.projects import require_project
 from endorse.metadata.trust import TrustLevel
 from endorse.settings import Settings
-from endorse.storage.db import ApiToken, Database, Project, ProjectMember, User, utcnow
+from endorse.states import AuthMethod, ProjectRole
+from endorse.storage.db import (
+    ApiToken,
+    Database,
+    Project,
+    ProjectMember,
+    Session,
+    User,
+    queries,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "endorse_"  # noqa: S105 - a prefix, not a secret
-OWNER = "owner"
-MAINTAINER = "maintainer"
 MIN_PASSWORD_LENGTH = 10
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 @dataclass(frozen=True)
 class Identity:
-    """Who an upload request authenticated as, and with what."""
+    """Who a request authenticated as, and with what."""
 
     user_id: int
     username: str
     #: Projects a scoped token is limited to; None for a password or unscoped token.
     token_projects: frozenset[NormalizedName] | None
-    method: str
+    method: AuthMethod
 
     @property
     def upload_trust(self) -> TrustLevel:
@@ -49,6 +62,14 @@ class Identity:
     def may_touch(self, project: NormalizedName) -> bool:
         """Whether the credential itself (not membership) allows this project."""
         return self.token_projects is None or project in self.token_projects
+
+    def refuse_scoped_token(self, what: str) -> None:
+        """Raise PermissionDenied when a project-scoped token tries ``what``."""
+        if self.token_projects is not None:
+            raise PermissionDenied(
+                f"a project-scoped token cannot {what}",
+                hint="use your password or an unscoped token",
+            )
 
 
 def hash_token(token: str) -> str:
@@ -73,22 +94,22 @@ class Accounts:
     def create_user(self, username: str, password: str) -> int:
         """Create an account; refuse bad names, short passwords and duplicates."""
         if not _USERNAME_RE.match(username) or username == "__token__":
-            raise EndorseError(
+            raise InvalidRequest(
                 f"invalid username {username!r}",
                 hint="use letters, digits, '.', '_' and '-' (at most 100)",
             )
         if password.startswith(TOKEN_PREFIX):
-            raise EndorseError(
+            raise InvalidRequest(
                 f"a password may not start with {TOKEN_PREFIX!r} (that marks API tokens)"
             )
         if len(password) < MIN_PASSWORD_LENGTH:
-            raise EndorseError(
+            raise InvalidRequest(
                 f"password too short ({len(password)} characters)",
                 hint=f"use at least {MIN_PASSWORD_LENGTH} characters",
             )
         with self.db.session() as session:
-            if session.scalar(select(User).where(User.username == username)):
-                raise EndorseError(f"user {username!r} already exists")
+            if queries.user_by_name(session, username) is not None:
+                raise Conflict(f"user {username!r} already exists")
             user = User(username=username, password_hash=self._hasher.hash(password))
             session.add(user)
             session.flush()
@@ -98,7 +119,12 @@ class Accounts:
     def list_users(self) -> list[str]:
         """Every username."""
         with self.db.read_session() as session:
-            return list(session.scalars(select(User.username).order_by(User.username)))
+            return queries.usernames(session)
+
+    def user_id(self, username: str) -> int:
+        """The id of a user; NotFound when there is none."""
+        with self.db.read_session() as session:
+            return require_user(session, username).id
 
     def create_token(
         self,
@@ -116,9 +142,9 @@ class Accounts:
                 else None
             )
         except InvalidName as e:
-            raise EndorseError(f"invalid project name: {e}") from e
+            raise InvalidRequest(f"invalid project name: {e}") from e
         with self.db.session() as session:
-            user = _user(session, username)
+            user = require_user(session, username)
             session.add(
                 ApiToken(
                     user_id=user.id,
@@ -133,10 +159,8 @@ class Accounts:
     def revoke_tokens(self, username: str) -> int:
         """Revoke every token of a user; return how many."""
         with self.db.session() as session:
-            user = _user(session, username)
-            tokens = session.scalars(
-                select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(None))
-            ).all()
+            user = require_user(session, username)
+            tokens = queries.active_tokens(session, user.id)
             for token in tokens:
                 token.revoked = utcnow()
             return len(tokens)
@@ -146,14 +170,19 @@ class Accounts:
         if password.startswith(TOKEN_PREFIX):
             return self._authenticate_token(password)
         with self.db.read_session() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            stored = user.password_hash if user else None
-        if user is None or stored is None:
+            user = queries.user_by_name(session, username)
+        if user is None:
             self._verify_password(self._dummy_hash, password)
             raise AuthenticationFailed("invalid username or password")
-        if not self._verify_password(stored, password):
+        if not self._verify_password(user.password_hash, password):
             raise AuthenticationFailed("invalid username or password")
-        return Identity(user.id, user.username, None, "password")
+        return Identity(user.id, user.username, None, AuthMethod.PASSWORD)
+
+    def administrator_as(self, username: str) -> Identity:
+        """An administrator acting for ``username`` on the index's database."""
+        with self.db.read_session() as session:
+            user = require_user(session, username)
+        return Identity(user.id, user.username, None, AuthMethod.ADMIN)
 
     def _verify_password(self, stored: str, password: str) -> bool:
         try:
@@ -164,7 +193,7 @@ class Accounts:
     def _authenticate_token(self, token: str) -> Identity:
         digest = hash_token(token)
         with self.db.read_session() as session:
-            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+            row = queries.token_by_hash(session, digest)
             if (
                 row is None
                 or row.revoked is not None
@@ -174,43 +203,33 @@ class Accounts:
                     "invalid or revoked API token",
                     hint="create a new one with `endorse admin token create`",
                 )
-            user = session.get(User, row.user_id)
-            assert user is not None  # noqa: S101 - foreign key guarantees it
+            user = queries.user_by_id(session, row.user_id)
             scope = frozenset(NormalizedName(p) for p in row.projects) if row.projects else None
-            return Identity(user.id, user.username, scope, "token")
+            return Identity(user.id, user.username, scope, AuthMethod.TOKEN)
 
-    def add_member(self, project: str, username: str, role: str = MAINTAINER) -> None:
-        """Give a user upload rights on a project."""
-        if role not in {OWNER, MAINTAINER}:
-            raise EndorseError(f"unknown project role {role!r}", hint="use owner or maintainer")
-        name = canonicalize_name(project)
+    def add_member(
+        self, project: str, username: str, role: ProjectRole | str = ProjectRole.MAINTAINER
+    ) -> None:
+        """Give a user upload rights on a project (``role`` as a command line spells it)."""
+        try:
+            role = ProjectRole(role)
+        except ValueError as e:
+            raise InvalidRequest(
+                f"unknown project role {role!r}", hint="use owner or maintainer"
+            ) from e
         with self.db.session() as session:
-            proj = session.scalar(select(Project).where(Project.name == name))
-            if proj is None:
-                raise NotFound(f"no project {name!r}")
-            user = _user(session, username)
-            member = session.scalar(
-                select(ProjectMember).where(
-                    ProjectMember.project_id == proj.id, ProjectMember.user_id == user.id
-                )
-            )
+            proj = require_project(session, project)
+            user = require_user(session, username)
+            member = queries.membership(session, proj.id, user.id)
             if member is None:
                 session.add(ProjectMember(project_id=proj.id, user_id=user.id, role=role))
             else:
                 member.role = role
 
-    def members(self, project: str) -> list[tuple[str, str]]:
+    def members(self, project: str) -> list[tuple[str, ProjectRole]]:
         """``(username, role)`` of every member of a project."""
-        name = canonicalize_name(project)
         with self.db.read_session() as session:
-            rows = session.execute(
-                select(User.username, ProjectMember.role)
-                .join(ProjectMember, ProjectMember.user_id == User.id)
-                .join(Project, Project.id == ProjectMember.project_id)
-                .where(Project.name == name)
-                .order_by(User.username)
-            ).all()
-            return [(u, r) for u, r in rows]
+            return queries.members(session, canonicalize_name(project))
 
 
 def check_upload_rights(session: Session, identity: Identity, project: Project) -> None:
@@ -221,20 +240,16 @@ def check_upload_rights(session: Session, identity: Identity, project: Project) 
             f"this API token is not scoped to project {name!r}",
             hint="use a token created for this project",
         )
-    member = session.scalar(
-        select(ProjectMember).where(
-            ProjectMember.project_id == project.id, ProjectMember.user_id == identity.user_id
-        )
-    )
-    if member is None:
+    if queries.membership(session, project.id, identity.user_id) is None:
         raise PermissionDenied(
             f"user {identity.username!r} is not an owner or maintainer of project {name!r}",
             hint="ask an owner to run `endorse admin project add-member`",
         )
 
 
-def _user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+def require_user(session: Session, username: str) -> User:
+    """The user of that name; NotFound when there is none."""
+    user = queries.user_by_name(session, username)
     if user is None:
         raise NotFound(f"no user {username!r}", hint="create one with `endorse admin user add`")
     return user

@@ -19,84 +19,75 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
 from securesystemslib.exceptions import UnverifiedSignatureError
 from securesystemslib.signer import Signature
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tuf.api.metadata import Metadata, TargetFile, Targets
 from tuf.api.serialization import DeserializationError
 
 from endorse.clock import Clock, SystemClock
-from endorse.errors import NotFound, PermissionDenied, UploadRejected
+from endorse.errors import Conflict, NotFound, PermissionDenied, ReleaseRejected
 from endorse.index.accounts import Identity
-from endorse.index.claims import (
-    CLAIMED_STATE,
-    PENDING,
-    RECENTLY_CLAIMED_STATE,
-    ClaimInfo,
-    claim_info,
-)
-from endorse.index.uploads import _file_record, store_distribution
-from endorse.metadata.paths import LISTING_FILENAMES, parse_target_path, project_prefix
+from endorse.index.claims import ClaimInfo, claim_info
+from endorse.index.projects import require_project
+from endorse.index.uploads import Uploads, file_exists, file_record
+from endorse.metadata.paths import LISTING_FILENAMES, file_target, parse_target_path, project_dir
 from endorse.metadata.roles import CLAIMED
 from endorse.metadata.storage_keys import developer_role_key, pending_release_key, target_key
 from endorse.metadata.trust import TrustLevel
 from endorse.packages.distributions import Distribution, inspect_distribution
-from endorse.storage.blobs import BlobStore
+from endorse.states import ClaimState, ReleaseState
+from endorse.storage import BlobStore
 from endorse.storage.db import (
-    ClaimMaintainer,
     Database,
     File,
     FileRegistry,
     PendingRelease,
-    Project,
-    ProjectClaim,
     ProjectRoleVersion,
     QueueEntry,
+    queries,
 )
 from endorse.storage.published import PublishedMetadata
 
 logger = logging.getLogger(__name__)
 
-ACCEPTED = "accepted"
+__all__ = ["MAX_RELEASE_FILES", "MAX_ROLE_LIFETIME", "ReleaseOutcome", "Releases"]
+
 #: Longest validity a developer may give a project role version.
 MAX_ROLE_LIFETIME = timedelta(days=731)
+#: A release may carry this many files at most.
+MAX_RELEASE_FILES = 100
 
 
-class ReleaseRejected(UploadRejected):
-    """A signed release failed one of PEP 480's checks; nothing of it was stored."""
-
-
-@dataclass
+@dataclass(frozen=True)
 class ReleaseOutcome:
     """What happened to a submitted release."""
 
-    state: str
+    state: ReleaseState
     version: int
     signed_by: list[str]
     threshold: int
     pending_id: int | None = None
     files: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
-        """JSON form for the API."""
-        return {
-            "state": self.state,
-            "version": self.version,
-            "signed_by": self.signed_by,
-            "threshold": self.threshold,
-            "pending_id": self.pending_id,
-            "files": self.files,
-        }
+
+@dataclass(frozen=True)
+class _Context:
+    """What a release is checked against: the claim, and the project's files by name."""
+
+    info: ClaimInfo
+    existing: dict[str, File]
 
 
 class Releases:
     """Checks and records signed releases."""
 
-    def __init__(self, db: Database, store: BlobStore, clock: Clock | None = None) -> None:
+    def __init__(
+        self, db: Database, store: BlobStore, uploads: Uploads, clock: Clock | None = None
+    ) -> None:
         self.db = db
         self.store = store
+        self.uploads = uploads
         self.clock = clock or SystemClock()
 
     # -- submission ----------------------------------------------------------
@@ -109,107 +100,88 @@ class Releases:
         uploads: Sequence[tuple[str, Path]],
     ) -> ReleaseOutcome:
         """Check a release; accept it, or hold it for co-signatures."""
-        name = canonicalize_name(project)
-        info, previous, existing = self._context(identity, name)
+        context = self._context(identity, project)
+        info = context.info
         md = _parse(metadata)
         self._check_metadata(md, info)
-        signed_by = self._check_signatures(md, info, partial_ok=True)
-        dists = self._check_files(md, info, previous, existing, uploads)
+        signed_by = self._check_signatures(md, info)
+        dists = self._check_files(md, info, context.existing, uploads)
         for dist, path in dists:
-            store_distribution(self.store, dist, path)
+            self.uploads.store_distribution(dist, path)
         if len(signed_by) < info.threshold:
-            return self._hold(identity, name, md, dists, signed_by, info)
-        return self._accept(name, md, signed_by, info, [d for d, _ in dists])
+            return self._hold(identity, md, dists, signed_by, info)
+        return self._accept(md, signed_by, info, [d for d, _ in dists])
 
     def add_signatures(
         self, identity: Identity, project: str, pending_id: int, signatures: Sequence[Signature]
     ) -> ReleaseOutcome:
         """Add co-signatures to a pending release; accept it once the threshold is met."""
-        name = canonicalize_name(project)
-        info, _previous, _existing = self._context(identity, name)
+        info = self._context(identity, project).info
         with self.db.read_session() as session:
-            pending = session.get(PendingRelease, pending_id)
-            if pending is None or pending.state != PENDING:
-                raise NotFound(f"no pending release {pending_id} of {name!r}")
+            pending = queries.pending_release(session, pending_id)
+            if pending is None or pending.state is not ReleaseState.PENDING:
+                raise NotFound(f"no pending release {pending_id} of {info.name!r}")
             files = list(pending.files)
-        md = _parse(self.store.get(pending_release_key(name, pending_id)))
+        md = _parse(self.store.get(pending_release_key(info.name, pending_id)))
         if md.signed.version != info.version + 1:
-            raise ReleaseRejected(
+            raise Conflict(
                 f"pending release {pending_id} is stale: it is version {md.signed.version}, "
-                f"the project is at version {info.version}",
-                status=409,
+                f"the project is at version {info.version}"
             )
         self._check_expiry(md.signed)
         for signature in signatures:
             md.signatures[signature.keyid] = signature
-        signed_by = self._check_signatures(md, info, partial_ok=True)
+        signed_by = self._check_signatures(md, info)
         if len(signed_by) < info.threshold:
-            self.store.put(pending_release_key(name, pending_id), md.to_bytes())
+            self.store.put(pending_release_key(info.name, pending_id), md.to_bytes())
             return ReleaseOutcome(
-                PENDING, md.signed.version, sorted(signed_by), info.threshold, pending_id
+                ReleaseState.PENDING,
+                md.signed.version,
+                sorted(signed_by),
+                info.threshold,
+                pending_id,
             )
         dists = [
-            self._stored_distribution(name, str(f["filename"]), str(f["sha256"])) for f in files
+            self._stored_distribution(info.name, str(f["filename"]), str(f["sha256"]))
+            for f in files
         ]
-        outcome = self._accept(name, md, signed_by, info, dists)
+        outcome = self._accept(md, signed_by, info, dists)
         with self.db.session() as session:
-            row = session.get(PendingRelease, pending_id)
+            row = queries.pending_release(session, pending_id)
             if row is not None:
-                row.state = ACCEPTED
+                row.state = ReleaseState.ACCEPTED
         return outcome
 
     def pending(self, project: str) -> list[tuple[int, bytes]]:
         """Pending releases of a project: ``(id, metadata bytes)``."""
-        name = canonicalize_name(project)
         with self.db.read_session() as session:
-            proj = session.scalar(select(Project).where(Project.name == name))
-            if proj is None:
-                raise NotFound(f"no project {name!r}")
-            ids = list(
-                session.scalars(
-                    select(PendingRelease.id).where(
-                        PendingRelease.project_id == proj.id, PendingRelease.state == PENDING
-                    )
-                )
-            )
+            proj = require_project(session, project)
+            name = NormalizedName(proj.name)
+            ids = queries.pending_release_ids(session, proj.id)
         return [(i, self.store.get(pending_release_key(name, i))) for i in ids]
 
     # -- checks --------------------------------------------------------------
 
-    def _context(
-        self, identity: Identity, name: NormalizedName
-    ) -> tuple[ClaimInfo, Targets | None, dict[str, File]]:
+    def _context(self, identity: Identity, project: str) -> _Context:
         with self.db.read_session() as session:
-            proj = session.scalar(select(Project).where(Project.name == name))
-            if proj is None:
-                raise NotFound(f"no project {name!r}")
+            proj = require_project(session, project)
+            name = NormalizedName(proj.name)
             info = claim_info(session, proj)
             if info is None:
-                raise ReleaseRejected(
+                raise Conflict(
                     f"project {name!r} is not claimed: it is index-signed",
-                    status=409,
                     hint="claim it with `endorse claim`, or upload with twine",
                 )
-            if not identity.may_touch(name) or not _is_maintainer(
+            if not identity.may_touch(name) or not queries.maintains_claim(
                 session, proj.id, identity.user_id
             ):
                 raise PermissionDenied(
                     f"{identity.username!r} is not a maintainer of the claim of {name!r}"
                 )
-            existing = {
-                f.filename: f
-                for f in session.scalars(select(File).where(File.project_id == proj.id))
-            }
-            latest = session.scalar(
-                select(ProjectRoleVersion.blob_key)
-                .where(ProjectRoleVersion.project_id == proj.id)
-                .order_by(ProjectRoleVersion.version.desc())
-                .limit(1)
-            )
-        previous = _parse(self.store.get(latest)).signed if latest else None
-        if info.state == CLAIMED_STATE:
+            existing = {f.filename: f for f in queries.project_files(session, proj.id)}
+        if info.state is ClaimState.CLAIMED:
             info = self._as_published(info)
-        return info, previous, existing
+        return _Context(info, existing)
 
     def _as_published(self, info: ClaimInfo) -> ClaimInfo:
         """Only keys that the published ``claimed`` delegates to count for a claimed
@@ -236,23 +208,23 @@ class Releases:
             )
         if targets.delegations is not None:
             raise ReleaseRejected("a project role may not delegate further")
-        prefix = f"{project_prefix(info.name)}/{info.name}/"
-        for path in targets.targets:
+        folder = f"{project_dir(info.name)}/"
+        for path, target in targets.targets.items():
             try:
                 target_name, basename, digest = parse_target_path(path)
             except ValueError as e:
                 raise ReleaseRejected(
-                    f"target {path!r} is outside the project's delegated paths ({prefix}*)"
+                    f"target {path!r} is outside the project's delegated paths ({folder}*)"
                 ) from e
             if target_name != info.name or digest is not None:
                 raise ReleaseRejected(
-                    f"target {path!r} is outside the project's delegated paths ({prefix}*)"
+                    f"target {path!r} is outside the project's delegated paths ({folder}*)"
                 )
             if basename in LISTING_FILENAMES.values():
                 raise ReleaseRejected(
                     f"target {path!r}: listings are built from the signed files, do not sign them"
                 )
-            if "sha256" not in targets.targets[path].hashes:
+            if "sha256" not in target.hashes:
                 raise ReleaseRejected(f"target {path!r} has no sha256 hash")
 
     def _check_expiry(self, targets: Targets) -> None:
@@ -270,29 +242,16 @@ class Releases:
         self,
         md: Metadata[Targets],
         info: ClaimInfo,
-        previous: Targets | None,
         existing: dict[str, File],
         uploads: Sequence[tuple[str, Path]],
     ) -> list[tuple[Distribution, Path]]:
-        targets = md.signed.targets
-        by_basename = {path.rsplit("/", 1)[1]: t for path, t in targets.items()}
-        uploaded: dict[str, tuple[Distribution, Path]] = {}
-        with self.db.read_session() as session:
-            for filename, path in uploads:
-                target = by_basename.get(filename)
-                if target is None:
-                    raise ReleaseRejected(
-                        f"uploaded file {filename!r} is not in the signed metadata"
-                    )
-                if session.get(FileRegistry, filename) is not None:
-                    raise ReleaseRejected(
-                        f"File already exists ({filename!r}): a filename can be uploaded only once"
-                    )
-                dist = inspect_distribution(path, filename)
-                if dist.name != info.name:
-                    raise ReleaseRejected(f"{filename!r} is not a file of {info.name!r}")
-                _match(filename, target, dist.size, dist.sha256)
-                uploaded[filename] = (dist, path)
+        """Every uploaded file is signed, and every signed target is uploaded or known.
+
+        Targets of the previous version that this one leaves out are allowed:
+        that is how a release drops a file from the listing.
+        """
+        by_basename = {path.rsplit("/", 1)[1]: t for path, t in md.signed.targets.items()}
+        uploaded = self._check_uploaded(info, by_basename, uploads)
         for basename, target in by_basename.items():
             if basename in uploaded:
                 continue
@@ -316,40 +275,56 @@ class Releases:
                     f"wheel {filename!r} needs its core metadata signed too "
                     f"({filename}.metadata, PEP 658)"
                 )
-        del previous  # removals (targets in the previous version only) are allowed
         return list(uploaded.values())
 
-    def _check_signatures(
-        self, md: Metadata[Targets], info: ClaimInfo, *, partial_ok: bool
-    ) -> set[str]:
+    def _check_uploaded(
+        self,
+        info: ClaimInfo,
+        by_basename: dict[str, TargetFile],
+        uploads: Sequence[tuple[str, Path]],
+    ) -> dict[str, tuple[Distribution, Path]]:
+        uploaded: dict[str, tuple[Distribution, Path]] = {}
+        with self.db.read_session() as session:
+            for filename, path in uploads:
+                target = by_basename.get(filename)
+                if target is None:
+                    raise ReleaseRejected(
+                        f"uploaded file {filename!r} is not in the signed metadata"
+                    )
+                if queries.filename_registered(session, filename):
+                    raise ReleaseRejected(
+                        f"File already exists ({filename!r}): a filename can be uploaded only once"
+                    )
+                dist = inspect_distribution(path, filename)
+                if dist.name != info.name:
+                    raise ReleaseRejected(f"{filename!r} is not a file of {info.name!r}")
+                _match(filename, target, dist.size, dist.sha256)
+                uploaded[filename] = (dist, path)
+        return uploaded
+
+    def _check_signatures(self, md: Metadata[Targets], info: ClaimInfo) -> set[str]:
+        """The distinct maintainers who signed; refuses any unknown or bad signature."""
         owner = {k.keyid: (m, k) for m, keys in info.maintainers.items() for k in keys}
         payload = md.signed_bytes
         signed_by: set[str] = set()
         for keyid, signature in md.signatures.items():
             entry = owner.get(keyid)
             if entry is None:
-                raise ReleaseRejected(
+                raise PermissionDenied(
                     f"signature by key {keyid[:12]}, which is not a registered key of a "
                     f"maintainer of {info.name!r}",
-                    status=403,
                     hint="register the key with `endorse key register`, or sign with another",
                 )
             maintainer, key = entry
             try:
                 key.verify_signature(signature, payload)
             except UnverifiedSignatureError as e:
-                raise ReleaseRejected(
-                    f"the signature by key {keyid[:12]} ({maintainer}) does not verify",
-                    status=403,
+                raise PermissionDenied(
+                    f"the signature by key {keyid[:12]} ({maintainer}) does not verify"
                 ) from e
             signed_by.add(maintainer)
         if not signed_by:
-            raise ReleaseRejected("the metadata carries no signature", status=403)
-        if not partial_ok and len(signed_by) < info.threshold:
-            raise ReleaseRejected(
-                f"signed by {len(signed_by)} of the {info.threshold} maintainers needed",
-                status=403,
-            )
+            raise PermissionDenied("the metadata carries no signature")
         return signed_by
 
     # -- recording -----------------------------------------------------------
@@ -357,15 +332,13 @@ class Releases:
     def _hold(
         self,
         identity: Identity,
-        name: NormalizedName,
         md: Metadata[Targets],
         dists: list[tuple[Distribution, Path]],
         signed_by: set[str],
         info: ClaimInfo,
     ) -> ReleaseOutcome:
         with self.db.session() as session:
-            proj = session.scalar(select(Project).where(Project.name == name))
-            assert proj is not None  # noqa: S101 - checked in _context
+            proj = require_project(session, info.name)
             pending = PendingRelease(
                 project_id=proj.id,
                 version=md.signed.version,
@@ -375,12 +348,12 @@ class Releases:
             )
             session.add(pending)
             session.flush()
-            pending.blob_key = pending_release_key(name, pending.id)
+            pending.blob_key = pending_release_key(info.name, pending.id)
             self.store.put(pending.blob_key, md.to_bytes())
             pending_id = pending.id
-        logger.info("release v%d of %s waits for co-signatures", md.signed.version, name)
+        logger.info("release v%d of %s waits for co-signatures", md.signed.version, info.name)
         return ReleaseOutcome(
-            PENDING,
+            ReleaseState.PENDING,
             md.signed.version,
             sorted(signed_by),
             info.threshold,
@@ -390,50 +363,49 @@ class Releases:
 
     def _accept(
         self,
-        name: NormalizedName,
         md: Metadata[Targets],
         signed_by: set[str],
         info: ClaimInfo,
         dists: list[Distribution],
     ) -> ReleaseOutcome:
         version = md.signed.version
-        key = developer_role_key(name, version)
+        key = developer_role_key(info.name, version)
         self.store.put(key, md.to_bytes())
         signed_files = {p.rsplit("/", 1)[1] for p in md.signed.targets}
         with self.db.session() as session:
-            proj = session.scalar(select(Project).where(Project.name == name))
-            assert proj is not None  # noqa: S101 - checked in _context
-            if session.scalar(
-                select(ProjectRoleVersion).where(
-                    ProjectRoleVersion.project_id == proj.id, ProjectRoleVersion.version == version
-                )
-            ):
-                raise ReleaseRejected(f"version {version} was accepted meanwhile", status=409)
+            proj = require_project(session, info.name)
+            if queries.role_version(session, proj.id, version) is not None:
+                raise Conflict(f"version {version} was accepted meanwhile")
             for dist in dists:
-                if session.get(FileRegistry, dist.filename) is not None:
-                    raise ReleaseRejected(f"File already exists ({dist.filename!r})")
-                session.add(_file_record(proj.id, dist, TrustLevel.DEVELOPER_SIGNED, None))
+                if queries.filename_registered(session, dist.filename):
+                    raise file_exists(dist.filename)
+                session.add(file_record(proj.id, dist, TrustLevel.DEVELOPER_SIGNED, None))
                 session.add(FileRegistry(filename=dist.filename))
-            for f in session.scalars(select(File).where(File.project_id == proj.id)):
+            for f in queries.project_files(session, proj.id):
                 if f.filename in signed_files:
                     f.trust_level = int(TrustLevel.DEVELOPER_SIGNED)
             session.add(ProjectRoleVersion(project_id=proj.id, version=version, blob_key=key))
-            claim = session.get(ProjectClaim, proj.id)
+            claim = queries.claim_of(session, proj.id)
             assert claim is not None  # noqa: S101 - checked in _context
-            if claim.state == PENDING:
-                claim.state = RECENTLY_CLAIMED_STATE
+            if claim.state is ClaimState.PENDING:
+                claim.state = ClaimState.RECENTLY_CLAIMED
                 claim.delegation_dirty = True
             session.add(QueueEntry(project_id=proj.id))
-        logger.info("accepted signed release v%d of %s (by %s)", version, name, sorted(signed_by))
+        logger.info(
+            "accepted signed release v%d of %s (by %s)", version, info.name, sorted(signed_by)
+        )
         return ReleaseOutcome(
-            ACCEPTED, version, sorted(signed_by), info.threshold, None, [d.filename for d in dists]
+            ReleaseState.ACCEPTED,
+            version,
+            sorted(signed_by),
+            info.threshold,
+            None,
+            [d.filename for d in dists],
         )
 
     def _stored_distribution(
         self, name: NormalizedName, filename: str, sha256: str
     ) -> Distribution:
-        from endorse.metadata.paths import file_target
-
         data = self.store.get(target_key(file_target(name, filename), sha256))
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "dist"
@@ -469,17 +441,3 @@ def _core_of(
     if existing is not None and existing.core_metadata_sha256 and existing.core_metadata_size:
         return existing.core_metadata_sha256, existing.core_metadata_size
     return None
-
-
-def _is_maintainer(session: Session, project_id: int, user_id: int) -> bool:
-    return (
-        session.scalar(
-            select(ClaimMaintainer).where(
-                ClaimMaintainer.project_id == project_id, ClaimMaintainer.user_id == user_id
-            )
-        )
-        is not None
-    )
-
-
-__all__ = ["ReleaseOutcome", "ReleaseRejected", "Releases"]

@@ -1,43 +1,84 @@
-"""Accepting a checked distribution: store its bytes, record it, queue it.
+"""Accepting an upload: check it completely, store its bytes, record it, queue it.
 
-An upload is acknowledged only after this returns, i.e. after the bytes are
-stored and one database transaction has recorded the file, its filename (for
-ever) and a queue entry for the publisher. Nothing is signed here.
+One path, in this order: the declared digests are well formed, the filename
+was never accepted, the file is a valid distribution that agrees with what
+was declared, the uploader may add it (a new project's name is not a
+look-alike; the project is not claimed), then the bytes are stored and one
+database transaction records the file, its filename (for ever) and a queue
+entry. The checks that a concurrent upload can change run again inside that
+transaction; if it refuses, the stored bytes are removed again. An upload is
+acknowledged only after this returns. Nothing is signed here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import Version
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from packaging.utils import NormalizedName
+from packaging.version import InvalidVersion, Version
 
-from endorse.errors import NotFound, UploadRejected
-from endorse.index.accounts import OWNER, Identity, check_upload_rights
-from endorse.index.claims import refuse_unsigned_upload
+from endorse.errors import (
+    Conflict,
+    EndorseError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    UploadRejected,
+)
+from endorse.index.accounts import Identity, check_upload_rights
+from endorse.index.projects import create_project, find_project, refuse_confusable, require_project
 from endorse.metadata.paths import core_metadata_target, file_target
 from endorse.metadata.storage_keys import target_key
 from endorse.metadata.trust import TrustLevel
-from endorse.packages.distributions import Distribution
-from endorse.packages.names import confusable_key
-from endorse.storage.blobs import BlobStore
+from endorse.packages.distributions import SDIST, Distribution, inspect_distribution
+from endorse.storage import BlobStore
 from endorse.storage.db import (
     Database,
     File,
     FileRegistry,
     Project,
-    ProjectClaim,
-    ProjectMember,
     QueueEntry,
+    RaceLost,
+    Session,
+    queries,
 )
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DIGEST_FIELDS",
+    "Accepted",
+    "UploadRequest",
+    "Uploads",
+    "file_exists",
+    "file_record",
+    "refuse_claimed",
+]
+
+#: The legacy API's digest fields and the attribute of :class:`Distribution` each names.
+DIGEST_FIELDS = {"sha256_digest": "sha256", "blake2_256_digest": "blake2_256", "md5_digest": "md5"}
+_HEX = re.compile(r"[0-9a-f]{32,128}")
+#: Attempts at recording an upload that lost a race to a concurrent one.
+RECORD_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What an upload declares beside the file (twine's form fields)."""
+
+    filename: str
+    name: str
+    version: str
+    #: ``bdist_wheel`` or ``sdist``, when declared.
+    filetype: str | None
+    #: Digest field -> lower-case hex value, e.g. ``{"sha256_digest": "3f2a..."}``.
+    digests: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -49,144 +90,185 @@ class Accepted:
     filename: str
 
 
-def check_filename_unused(db: Database, filename: str) -> None:
-    """Refuse a filename that was ever accepted (even if since removed)."""
-    with db.read_session() as session:
-        if session.get(FileRegistry, filename) is not None:
-            raise _exists(filename)
+class Uploads:
+    """Accepts uploads and changes releases (yank, remove) on the index."""
 
+    def __init__(self, db: Database, store: BlobStore) -> None:
+        self.db = db
+        self.store = store
 
-def precheck_upload(db: Database, dist: Distribution, identity: Identity) -> None:
-    """Every refusal ``record_upload`` would make, checked before any byte is stored."""
-    with db.read_session() as session:
-        if session.get(FileRegistry, dist.filename) is not None:
-            raise _exists(dist.filename)
-        project = session.scalar(select(Project).where(Project.name == dist.name))
-        if project is None:
-            _check_new_project(session, dist.name, identity)
-        else:
-            refuse_unsigned_upload(session, project)
-            check_upload_rights(session, identity, project)
-
-
-def discard_distribution(db: Database, store: BlobStore, dist: Distribution) -> None:
-    """Remove stored bytes of a refused upload (unless the filename was recorded)."""
-    with db.read_session() as session:
-        if session.get(FileRegistry, dist.filename) is not None:
-            return
-    store.delete(target_key(file_target(dist.name, dist.filename), dist.sha256))
-    if dist.core_metadata is not None:
-        core_sha = hashlib.sha256(dist.core_metadata).hexdigest()
-        store.delete(target_key(core_metadata_target(dist.name, dist.filename), core_sha))
-
-
-def store_distribution(store: BlobStore, dist: Distribution, path: Path) -> None:
-    """Write the file and its core metadata under their target keys."""
-    store.put_file(target_key(file_target(dist.name, dist.filename), dist.sha256), path)
-    if dist.core_metadata is not None:
-        core_sha = hashlib.sha256(dist.core_metadata).hexdigest()
-        store.put(
-            target_key(core_metadata_target(dist.name, dist.filename), core_sha), dist.core_metadata
+    def accept(self, request: UploadRequest, path: Path, identity: Identity) -> Accepted:
+        """Check the upload in ``path`` completely, then store and record it."""
+        _check_digest_fields(request.digests)
+        with self.db.read_session() as session:
+            refuse_known_filename(session, request.filename)
+        dist = inspect_distribution(
+            path,
+            request.filename,
+            declared_name=request.name,
+            declared_version=request.version,
+            declared_type=request.filetype,
         )
-
-
-def record_upload(
-    db: Database,
-    dist: Distribution,
-    identity: Identity | None,
-    *,
-    display_name: str | None = None,
-    trust: TrustLevel | None = None,
-) -> Accepted:
-    """Record a stored distribution and queue its project, in one transaction.
-
-    ``identity`` None is an administrator's import: no upload rights are
-    checked and the project gets no owner unless one is added later.
-    """
-    for _attempt in range(3):
+        _check_digests(dist, request.digests)
+        with self.db.read_session() as session:
+            _check_allowed(session, dist, identity)
+        self.store_distribution(dist, path)
         try:
-            with db.session() as session:
-                return _record(session, dist, identity, display_name, trust)
-        except IntegrityError as e:
-            # Another upload won a race for the same filename (final) or for
-            # creating the same new project (retry: the project now exists).
-            with db.read_session() as session:
-                if session.get(FileRegistry, dist.filename) is not None:
-                    raise _exists(dist.filename) from e
-            logger.info("retrying %s after a concurrent upload", dist.filename)
-    raise UploadRejected("a concurrent upload changed this project; please retry", status=409)
+            return self._record(dist, identity, request.name)
+        except EndorseError:
+            self.discard_distribution(dist)
+            raise
+
+    def is_published(self, file_id: int) -> bool:
+        """Whether metadata covering an accepted upload has been published."""
+        with self.db.read_session() as session:
+            return queries.is_file_published(session, file_id)
+
+    def store_distribution(self, dist: Distribution, path: Path) -> None:
+        """Write the file and its core metadata under their target keys."""
+        self.store.put_file(target_key(file_target(dist.name, dist.filename), dist.sha256), path)
+        if dist.core_metadata is not None:
+            self.store.put(_core_metadata_key(dist), dist.core_metadata)
+
+    def discard_distribution(self, dist: Distribution) -> None:
+        """Remove the stored bytes of a refused upload (unless its filename was recorded)."""
+        with self.db.read_session() as session:
+            if queries.filename_registered(session, dist.filename):
+                return
+        self.store.delete(target_key(file_target(dist.name, dist.filename), dist.sha256))
+        if dist.core_metadata is not None:
+            self.store.delete(_core_metadata_key(dist))
+
+    def _record(self, dist: Distribution, identity: Identity, display_name: str) -> Accepted:
+        for _attempt in range(RECORD_ATTEMPTS):
+            try:
+                with self.db.session() as session:
+                    project = _check_allowed(session, dist, identity) or create_project(
+                        session, dist.name, display_name, identity.user_id
+                    )
+                    record = file_record(project.id, dist, identity.upload_trust, identity.user_id)
+                    session.add(record)
+                    session.add(FileRegistry(filename=dist.filename))
+                    session.add(QueueEntry(project_id=project.id))
+                    session.flush()
+                    logger.info("accepted %s (%s)", dist.filename, identity.username)
+                    return Accepted(record.id, dist.name, dist.filename)
+            except RaceLost as e:
+                # Another upload won the race for this filename (final) or for
+                # creating the same new project (the retry finds it).
+                with self.db.read_session() as session:
+                    if queries.filename_registered(session, dist.filename):
+                        raise file_exists(dist.filename) from e
+                logger.info("retrying %s after a concurrent upload", dist.filename)
+        raise Conflict("a concurrent upload changed this project; please retry")
+
+    def set_yanked(self, project: str, version: str, *, yanked: bool, reason: str = "") -> int:
+        """Yank or un-yank every file of a release (PEP 592) and queue the project."""
+        with self.db.session() as session:
+            proj = require_project(session, project)
+            chosen = _release_files(session, proj, version, None)
+            for f in chosen:
+                f.yanked = yanked
+                f.yanked_reason = reason if yanked else ""
+            session.add(QueueEntry(project_id=proj.id))
+            return len(chosen)
+
+    def remove_files(self, project: str, *, version: str | None, filename: str | None) -> int:
+        """Remove a release or one file; its filename stays reserved for ever."""
+        with self.db.session() as session:
+            proj = require_project(session, project)
+            chosen = _release_files(session, proj, version, filename)
+            for f in chosen:
+                f.removed = True
+            session.add(QueueEntry(project_id=proj.id))
+            return len(chosen)
+
+    def record_imports(
+        self, dists: list[Distribution], owner_id: int | None
+    ) -> tuple[int, list[tuple[str, str]]]:
+        """Record many stored distributions in one transaction (an administrator's import).
+
+        No upload rights are checked; a new project is owned by ``owner_id``
+        when given. Returns how many were recorded and ``(filename, reason)``
+        for each one skipped.
+        """
+        skipped: list[tuple[str, str]] = []
+        recorded = 0
+        with self.db.session() as session:
+            queued: set[int] = set()
+            for dist in dists:
+                try:
+                    refuse_known_filename(session, dist.filename)
+                    project = find_project(session, dist.name)
+                    if project is None:
+                        refuse_confusable(session, dist.name)
+                        project = create_project(session, dist.name, dist.name, owner_id)
+                    refuse_claimed(session, project)
+                except UploadRejected as e:
+                    skipped.append((dist.filename, e.message))
+                    continue
+                session.add(file_record(project.id, dist, TrustLevel.INDEX_SIGNED, None))
+                session.add(FileRegistry(filename=dist.filename))
+                if project.id not in queued:
+                    session.add(QueueEntry(project_id=project.id))
+                    queued.add(project.id)
+                recorded += 1
+        return recorded, skipped
 
 
-def _record(
-    session: Session,
-    dist: Distribution,
-    identity: Identity | None,
-    display_name: str | None,
-    trust: TrustLevel | None,
-) -> Accepted:
-    if session.get(FileRegistry, dist.filename) is not None:
-        raise _exists(dist.filename)
-    project = session.scalar(select(Project).where(Project.name == dist.name))
+def _check_allowed(session: Session, dist: Distribution, identity: Identity) -> Project | None:
+    """Every refusal that depends on the index's state; the project, or None if it is new."""
+    refuse_known_filename(session, dist.filename)
+    project = find_project(session, dist.name)
     if project is None:
-        project = _create_project(session, dist.name, display_name or dist.name, identity)
-    else:
-        refuse_unsigned_upload(session, project)
-        if identity is not None:
-            check_upload_rights(session, identity, project)
-    level = trust or (identity.upload_trust if identity else TrustLevel.INDEX_SIGNED)
-    record = _file_record(project.id, dist, level, identity.user_id if identity else None)
-    session.add(record)
-    session.add(FileRegistry(filename=dist.filename))
-    session.add(QueueEntry(project_id=project.id))
-    session.flush()
-    logger.info("accepted %s (%s)", dist.filename, identity.username if identity else "import")
-    return Accepted(record.id, dist.name, dist.filename)
-
-
-def _check_new_project(session: Session, name: NormalizedName, identity: Identity | None) -> None:
-    # The same name is not a look-alike: a concurrent upload created it, and the
-    # unique constraint sends this one round the retry in record_upload.
-    similar = session.scalar(
-        select(Project.name).where(
-            Project.confusable_key == confusable_key(name), Project.name != name
-        )
-    )
-    if similar is not None:
-        raise UploadRejected(
-            f"The name {name!r} is too similar to an existing project {similar!r}.",
-            hint="choose a different name",
-        )
-    if identity is not None and identity.token_projects is not None:
-        raise UploadRejected(
-            f"A project-scoped token cannot create the new project {name!r}.",
-            status=403,
-            hint="create the project with a password or an unscoped token first",
-        )
-
-
-def _create_project(
-    session: Session, name: NormalizedName, display_name: str, identity: Identity | None
-) -> Project:
-    _check_new_project(session, name, identity)
-    project = Project(name=name, display_name=display_name, confusable_key=confusable_key(name))
-    session.add(project)
-    session.flush()
-    if identity is not None:
-        session.add(ProjectMember(project_id=project.id, user_id=identity.user_id, role=OWNER))
-    logger.info("created project %s", name)
+        refuse_confusable(session, dist.name)
+        if identity.token_projects is not None:
+            raise PermissionDenied(
+                f"A project-scoped token cannot create the new project {dist.name!r}.",
+                hint="create the project with a password or an unscoped token first",
+            )
+        return None
+    refuse_claimed(session, project)
+    check_upload_rights(session, identity, project)
     return project
 
 
-def _file_record(
+def refuse_known_filename(session: Session, filename: str) -> None:
+    """Refuse a filename that was ever accepted (even if since removed)."""
+    if queries.filename_registered(session, filename):
+        raise file_exists(filename)
+
+
+def refuse_claimed(session: Session, project: Project) -> None:
+    """A plain upload never becomes a developer-signed file (DESIGN rule 2)."""
+    if queries.claim_of(session, project.id) is not None:
+        raise Conflict(
+            f"Project {project.name!r} is claimed (PEP 480): its files must be signed by "
+            "its developers.",
+            hint="upload with `endorse upload dist/*`, which signs with your developer key",
+        )
+
+
+def file_exists(filename: str) -> UploadRejected:
+    """The refusal of a filename that was accepted before."""
+    return UploadRejected(
+        f"File already exists ({filename!r}): a filename can be uploaded only once, "
+        "even after it was removed.",
+        hint="bump the version or add a build tag",
+    )
+
+
+def file_record(
     project_id: int, dist: Distribution, level: TrustLevel, uploader_id: int | None
 ) -> File:
+    """The database row of an accepted distribution."""
     core = dist.core_metadata
     return File(
         project_id=project_id,
         version=str(dist.version),
         filename=dist.filename,
         packagetype=dist.packagetype,
-        python_version="source" if dist.packagetype == "sdist" else _python_tag(dist.filename),
+        python_version="source" if dist.packagetype == SDIST else _python_tag(dist.filename),
         requires_python=dist.requires_python,
         size=dist.size,
         sha256=dist.sha256,
@@ -198,103 +280,53 @@ def _file_record(
     )
 
 
+def _core_metadata_key(dist: Distribution) -> str:
+    assert dist.core_metadata is not None  # noqa: S101 - callers check; wheels only
+    core_sha = hashlib.sha256(dist.core_metadata).hexdigest()
+    return target_key(core_metadata_target(dist.name, dist.filename), core_sha)
+
+
+def _check_digest_fields(digests: Mapping[str, str]) -> None:
+    if not digests:
+        raise UploadRejected(
+            "Include at least one message digest (sha256_digest or blake2_256_digest)."
+        )
+    for field, value in digests.items():
+        if field not in DIGEST_FIELDS:
+            raise UploadRejected(f"Unknown digest field {field!r}.")
+        if not _HEX.fullmatch(value):
+            raise UploadRejected(f"The {field} must be hexadecimal, got {value!r}.")
+
+
+def _check_digests(dist: Distribution, digests: Mapping[str, str]) -> None:
+    for field, expected in digests.items():
+        actual = str(getattr(dist, DIGEST_FIELDS[field]))
+        if not hmac.compare_digest(actual, expected):
+            raise UploadRejected(
+                f"The {field} of {dist.filename!r} does not match the uploaded bytes "
+                f"(declared {expected}, got {actual}).",
+                hint="the file was altered or truncated in transit; upload it again",
+            )
+
+
+def _release_files(
+    session: Session, project: Project, version: str | None, filename: str | None
+) -> list[File]:
+    try:
+        wanted = Version(version) if version is not None else None
+    except InvalidVersion as e:
+        raise InvalidRequest(f"invalid version {version!r}") from e
+    chosen = [
+        f
+        for f in queries.live_files(session, project.id)
+        if (filename is None or f.filename == filename)
+        and (wanted is None or Version(f.version) == wanted)
+    ]
+    if not chosen:
+        raise NotFound(f"no matching file of {project.name!r} (version {version}, file {filename})")
+    return chosen
+
+
 def _python_tag(filename: str) -> str:
     parts = filename[: -len(".whl")].split("-")
     return parts[-3] if len(parts) >= 5 else ""
-
-
-def _exists(filename: str) -> UploadRejected:
-    return UploadRejected(
-        f"File already exists ({filename!r}): a filename can be uploaded only once, "
-        "even after it was removed.",
-        hint="bump the version or add a build tag",
-    )
-
-
-def set_yanked(db: Database, project: str, version: str, *, yanked: bool, reason: str = "") -> int:
-    """Yank or un-yank every file of a release (PEP 592) and queue the project."""
-    return _change_release(db, project, version, yanked=yanked, reason=reason)
-
-
-def remove_files(db: Database, project: str, *, version: str | None, filename: str | None) -> int:
-    """Remove a release or one file; its filename stays reserved for ever."""
-    return _change_release(db, project, version, filename=filename, remove=True)
-
-
-def _change_release(
-    db: Database,
-    project: str,
-    version: str | None,
-    *,
-    filename: str | None = None,
-    yanked: bool | None = None,
-    reason: str = "",
-    remove: bool = False,
-) -> int:
-    name = canonicalize_name(project)
-    with db.session() as session:
-        proj = session.scalar(select(Project).where(Project.name == name))
-        if proj is None:
-            raise NotFound(f"no project {name!r}")
-        files = session.scalars(
-            select(File).where(File.project_id == proj.id, File.removed.is_(False))
-        ).all()
-        chosen = [
-            f
-            for f in files
-            if (filename is None or f.filename == filename)
-            and (version is None or Version(f.version) == Version(version))
-        ]
-        if not chosen:
-            raise NotFound(f"no matching file of {name!r} (version {version}, file {filename})")
-        for f in chosen:
-            if remove:
-                f.removed = True
-            if yanked is not None:
-                f.yanked = yanked
-                f.yanked_reason = reason if yanked else ""
-        session.add(QueueEntry(project_id=proj.id))
-        return len(chosen)
-
-
-def record_imports(
-    db: Database, dists: list[Distribution], owner_id: int | None
-) -> tuple[int, list[tuple[str, str]]]:
-    """Record many stored distributions in one transaction (bulk import).
-
-    Returns how many were recorded and ``(filename, reason)`` for each skipped.
-    """
-    skipped: list[tuple[str, str]] = []
-    recorded = 0
-    with db.session() as session:
-        projects: dict[str, Project] = {}
-        queued: set[int] = set()
-        for dist in dists:
-            if session.get(FileRegistry, dist.filename) is not None:
-                skipped.append((dist.filename, "filename already exists"))
-                continue
-            project = projects.get(dist.name) or session.scalar(
-                select(Project).where(Project.name == dist.name)
-            )
-            if project is not None and session.get(ProjectClaim, project.id) is not None:
-                skipped.append((dist.filename, "project is claimed: its developers sign its files"))
-                continue
-            if project is None:
-                key = confusable_key(dist.name)
-                similar = session.scalar(select(Project.name).where(Project.confusable_key == key))
-                if similar is not None:
-                    skipped.append((dist.filename, f"name too similar to {similar!r}"))
-                    continue
-                project = Project(name=dist.name, display_name=dist.name, confusable_key=key)
-                session.add(project)
-                session.flush()
-                if owner_id is not None:
-                    session.add(ProjectMember(project_id=project.id, user_id=owner_id, role=OWNER))
-            projects[dist.name] = project
-            session.add(_file_record(project.id, dist, TrustLevel.INDEX_SIGNED, None))
-            session.add(FileRegistry(filename=dist.filename))
-            if project.id not in queued:
-                session.add(QueueEntry(project_id=project.id))
-                queued.add(project.id)
-            recorded += 1
-    return recorded, skipped

@@ -8,7 +8,7 @@ from typing import Any
 
 from packaging.utils import NormalizedName
 from securesystemslib.signer import Key
-from tuf.api.metadata import DelegatedRole
+from tuf.api.metadata import DelegatedRole, Delegations
 
 from endorse.metadata.paths import project_paths_pattern
 
@@ -50,3 +50,10 @@ def project_delegation(
         paths=[project_paths_pattern(name)],
         unrecognized_fields=extra,
     )
+
+
+def drop_unused_keys(delegations: Delegations) -> None:
+    """Keep only the keys that some delegated role still names (no stale key stays trusted)."""
+    roles = delegations.roles or {}
+    used = {keyid for role in roles.values() for keyid in role.keyids}
+    delegations.keys = {keyid: key for keyid, key in delegations.keys.items() if keyid in used}

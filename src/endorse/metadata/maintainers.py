@@ -34,7 +34,7 @@ from securesystemslib.signer import Key, Signature
 from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import DelegatedRole, Metadata, Targets
 
-from endorse.errors import EndorseError
+from endorse.errors import InvalidMaintainerMap, ThresholdNotMet
 from endorse.metadata.delegations import MAINTAINER_THRESHOLD_FIELD, MAINTAINERS_FIELD
 
 __all__ = [
@@ -49,21 +49,6 @@ __all__ = [
 ]
 
 THRESHOLD_FIELD = MAINTAINER_THRESHOLD_FIELD
-
-
-class ThresholdNotMet(EndorseError):
-    """Valid signatures came from fewer distinct maintainers than the threshold."""
-
-    def __init__(
-        self, message: str, *, maintainers: set[str], threshold: int, hint: str | None = None
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.maintainers = maintainers
-        self.threshold = threshold
-
-
-class InvalidMaintainerMap(EndorseError):
-    """A delegation's maintainer map is missing or inconsistent with its keys."""
 
 
 def _check_one_owner(maintainers: Mapping[str, Sequence[str]]) -> None:

@@ -25,8 +25,10 @@ from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 #: Hex digits of SHA-256(normalised name) that prefix a project's folder.
 PREFIX_HEX_DIGITS = 4
 
-LISTING_FILENAMES: dict[str, str] = {"html": "index.html", "json": "index.v1.json"}
 ListingFormat = Literal["html", "json"]
+LISTING_FILENAMES: dict[ListingFormat, str] = {"html": "index.html", "json": "index.v1.json"}
+#: Basename of a listing target -> its format.
+LISTING_FORMATS: dict[str, ListingFormat] = {v: k for k, v in LISTING_FILENAMES.items()}
 
 _PREFIX_RE = re.compile(rf"^[0-9a-f]{{{PREFIX_HEX_DIGITS}}}$")
 _BASENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")

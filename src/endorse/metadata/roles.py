@@ -18,6 +18,8 @@ from typing import NewType
 
 from packaging.utils import NormalizedName
 
+from endorse.states import ClaimState
+
 RoleName = NewType("RoleName", str)
 
 ROOT = RoleName("root")
@@ -40,6 +42,13 @@ def claimed_project_role(name: NormalizedName) -> RoleName:
 def recently_claimed_project_role(name: NormalizedName) -> RoleName:
     """The role of a project claimed since the last signing event."""
     return RoleName(f"rc-{name}")
+
+
+def project_role(name: NormalizedName, state: ClaimState) -> RoleName:
+    """The role that holds a claimed project's targets in a given claim state."""
+    if state is ClaimState.CLAIMED:
+        return claimed_project_role(name)
+    return recently_claimed_project_role(name)
 
 
 def is_bin(role: str) -> bool:

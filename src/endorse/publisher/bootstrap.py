@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from endorse.metadata.roles import (
     TIMESTAMP,
     UNCLAIMED,
 )
-from endorse.metadata.storage_keys import ROOT_KEY, TIMESTAMP_KEY
 from endorse.publisher.keyring import (
     DEMO_WARNING,
     OFFLINE_KINDS,
@@ -38,7 +36,8 @@ from endorse.publisher.keyring import (
 )
 from endorse.publisher.repository import StoredRepository
 from endorse.settings import Settings
-from endorse.storage.blobs import BlobStore
+from endorse.storage import BlobStore
+from endorse.storage.published import PublishedMetadata
 
 logger = logging.getLogger(__name__)
 
@@ -53,16 +52,6 @@ class InitResult:
     created: bool
     root_sha256: str
     bin_count: int
-
-
-def is_initialised(store: BlobStore) -> bool:
-    """Whether a timestamp has been published (the last step of initialisation)."""
-    return store.exists(TIMESTAMP_KEY)
-
-
-def root_sha256(store: BlobStore) -> str:
-    """SHA-256 of the newest root metadata (to check a client's root out of band)."""
-    return hashlib.sha256(store.get(ROOT_KEY)).hexdigest()
 
 
 def generate_demo_keyrings(settings: Settings) -> tuple[Keyring, Keyring]:
@@ -99,8 +88,9 @@ def initialise_repository(
     progress: Callable[[int, int], None] | None = None,
 ) -> InitResult:
     """Write version 1 of every role; the timestamp last, so a crash can be re-run."""
-    if is_initialised(store):
-        return InitResult(False, root_sha256(store), settings.bin_count)
+    published = PublishedMetadata(store, timestamp_ttl=0)
+    if published.is_initialised():
+        return InitResult(False, published.root_sha256(), settings.bin_count)
     keys = repository_keys(online, offline)
     merged = Keyring({**online.entries, **offline.entries})
     repo = StoredRepository(store, merged, settings.expiry, clock)
@@ -127,6 +117,6 @@ def initialise_repository(
         TIMESTAMP,
         Metadata(Timestamp(expires=now + expiry.timestamp, snapshot_meta=repo.snapshot_info)),
     )
-    digest = root_sha256(store)
+    digest = published.root_sha256()
     logger.info("initialised repository with %d bins; root sha256 %s", len(names), digest)
     return InitResult(True, digest, len(names))

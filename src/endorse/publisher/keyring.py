@@ -20,8 +20,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from securesystemslib.signer import CryptoSigner, Key, SecretsHandler, Signer
+from tuf.api.metadata import Metadata
 
 from endorse.errors import KeyUnavailable
 from endorse.metadata.roles import is_bin
@@ -125,6 +127,14 @@ class Keyring:
     def has(self, kind: str) -> bool:
         """Whether the keyring holds keys for a role kind."""
         return bool(self.entries.get(kind))
+
+    def add_signatures(self, kind: str, metadata: bytes) -> bytes:
+        """``metadata`` with the signatures of this keyring's ``kind`` keys added (an
+        administrator signing a signing event on an offline machine)."""
+        md = Metadata[Any].from_bytes(metadata)
+        for signer in self.signers(kind):
+            md.sign(signer, append=True)
+        return md.to_bytes()
 
 
 def role_kind(role: str) -> str:

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Protocol
 
 from filelock import FileLock, Timeout
-from sqlalchemy import Connection, text
 
-from endorse.storage.db import Database
+from endorse.storage.db import Database, HeldLock
 
 logger = logging.getLogger(__name__)
 
@@ -60,30 +59,18 @@ class AdvisoryLeaderLock:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._conn: Connection | None = None
+        self._held: HeldLock | None = None
 
     def try_acquire(self) -> bool:
         """Take the lock without waiting."""
-        conn = self._db.engine.connect()
-        got = bool(
-            conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar()
-        )
-        conn.commit()
-        if got:
-            self._conn = conn
-        else:
-            conn.close()
-        return got
+        self._held = self._db.try_advisory_lock(ADVISORY_KEY)
+        return self._held is not None
 
     def release(self) -> None:
         """Release the lock and close its connection."""
-        if self._conn is not None:
-            try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-                self._conn.commit()
-            finally:
-                self._conn.close()
-                self._conn = None
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.release()
 
 
 def leader_lock(db: Database, data_dir: Path) -> LeaderLock:

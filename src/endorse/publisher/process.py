@@ -24,17 +24,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
+from types import FrameType
 from typing import IO
 
-from endorse.publisher.publisher import BatchResult
+from endorse.publisher.lock import LeaderLock
+from endorse.publisher.publisher import BatchResult, Publisher
 from endorse.settings import Settings
 
-__all__ = ["PublisherProcess", "follow_parent", "report_batch"]
+__all__ = ["PublisherProcess", "follow_parent", "report_batch", "run_until_stopped"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +50,10 @@ HEALTHY_RUN = 60.0
 class PublisherProcess:
     """Runs, wakes, restarts and stops the server's publisher process."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        wake: threading.Event,
-        on_batch: Callable[[], None],
-        *,
-        verbose: int = 0,
-    ) -> None:
-        #: Set by upload handlers; forwarded to the child as one line.
-        self.wake = wake
-        self.on_batch = on_batch
+    def __init__(self, settings: Settings, *, verbose: int = 0) -> None:
+        #: Set by :meth:`wake`; forwarded to the child as one line.
+        self._wake = threading.Event()
+        self.on_batch: Callable[[], None] = _nothing
         self.command = [sys.executable, "-m", "endorse", "publisher", "--supervised"]
         if verbose:
             self.command.append("-" + "v" * verbose)
@@ -67,8 +63,10 @@ class PublisherProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._threads: list[threading.Thread] = []
 
-    def start(self) -> PublisherProcess:
-        """Start the child, and the threads that supervise and wake it."""
+    def start(self, on_batch: Callable[[], None]) -> None:
+        """Start the child, and the threads that supervise and wake it; ``on_batch``
+        is called (from a thread of its own) after each batch the child publishes."""
+        self.on_batch = on_batch
         for target, name in (
             (self._supervise, "endorse-publisher-supervisor"),
             (self._forward_wakes, "endorse-publisher-wake"),
@@ -76,12 +74,15 @@ class PublisherProcess:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
-        return self
+
+    def wake(self) -> None:
+        """Tell the child there is something to publish (an upload was accepted)."""
+        self._wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Let the child finish its batch and exit; kill it after ``timeout`` seconds."""
         self._stopping.set()
-        self.wake.set()
+        self._wake.set()
         process = self._process
         if process is not None:
             self._close_stdin(process)
@@ -130,8 +131,8 @@ class PublisherProcess:
 
     def _forward_wakes(self) -> None:
         while True:
-            self.wake.wait()
-            self.wake.clear()
+            self._wake.wait()
+            self._wake.clear()
             if self._stopping.is_set():
                 return
             process = self._process
@@ -147,6 +148,10 @@ class PublisherProcess:
             if process.stdin is not None:
                 with contextlib.suppress(OSError):
                     process.stdin.close()
+
+
+def _nothing() -> None:
+    pass
 
 
 def follow_parent(stop: threading.Event, wake: threading.Event, stdin: IO[bytes]) -> None:
@@ -172,3 +177,28 @@ def report_batch(stdout: IO[bytes], stop: threading.Event) -> Callable[[BatchRes
             stop.set()  # the parent is gone
 
     return report
+
+
+def run_until_stopped(
+    publisher: Publisher,
+    lock: LeaderLock,
+    *,
+    supervised: bool,
+    prune: Callable[[], object],
+) -> None:
+    """Run ``publisher`` as the only one until SIGTERM or SIGINT, and, ``supervised``
+    (the child of ``endorse serve``), until the end of its stdin, waking on each
+    line and reporting each batch on its stdout."""
+    stop = threading.Event()
+    wake: threading.Event | None = None
+    if supervised:
+        wake = threading.Event()
+        follow_parent(stop, wake, sys.stdin.buffer)
+        publisher.on_batch = report_batch(sys.stdout.buffer, stop)
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    publisher.run(lock, stop, wake, prune=prune)

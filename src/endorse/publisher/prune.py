@@ -10,22 +10,17 @@ update just before a batch can still finish it.
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
 from endorse.metadata.roles import ROOT, SNAPSHOT
-from endorse.metadata.storage_keys import target_key
-from endorse.storage.blobs import BlobInfo, BlobStore
-from endorse.storage.db import Database, SupersededTarget
+from endorse.metadata.storage_keys import METADATA_PREFIX, parse_metadata_key, target_key
+from endorse.storage import BlobInfo, BlobStore
+from endorse.storage.db import Database, queries
 from endorse.storage.published import PublishedMetadata
 
 logger = logging.getLogger(__name__)
-
-_VERSIONED = re.compile(r"^metadata/(\d+)\.(.+)\.json$")
 
 
 @dataclass(frozen=True)
@@ -46,10 +41,11 @@ def prune(store: BlobStore, db: Database | None, grace: timedelta) -> PruneResul
     current = {name[: -len(".json")]: meta.version for name, meta in snapshot.signed.meta.items()}
     current[SNAPSHOT] = snapshot.signed.version
     versions: dict[str, dict[int, BlobInfo]] = defaultdict(dict)
-    for info in store.list("metadata/"):
-        match = _VERSIONED.match(info.key)
-        if match:
-            versions[match.group(2)][int(match.group(1))] = info
+    for info in store.list(METADATA_PREFIX):
+        parsed = parse_metadata_key(info.key)
+        if parsed is not None:
+            role, version = parsed
+            versions[role][version] = info
     deleted_metadata = 0
     for role, found in versions.items():
         if role == ROOT or role not in current:
@@ -74,10 +70,7 @@ def _prune_targets(
 ) -> int:
     deleted = 0
     with db.session() as session:
-        rows = session.scalars(
-            select(SupersededTarget).where(SupersededTarget.since < cutoff)
-        ).all()
-        for row in rows:
+        for row in queries.superseded_before(session, cutoff):
             live = None
             if row.target_path:
                 target = published.find_index_signed_target(row.target_path)

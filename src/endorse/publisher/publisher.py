@@ -15,19 +15,15 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from packaging.utils import NormalizedName
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 from tuf.api.metadata import Metadata, TargetFile, Targets
 from tuf.repository import AbortEdit
 
 from endorse.clock import Clock, SystemClock
-from endorse.index.claims import RECENTLY_CLAIMED_STATE, claim_keys, project_role_name
-from endorse.index.events import mark_published, ready_events
-from endorse.metadata.delegations import project_delegation
+from endorse.metadata.delegations import drop_unused_keys, project_delegation
 from endorse.metadata.layout import bin_for
 from endorse.metadata.roles import (
     CLAIMED,
@@ -38,6 +34,7 @@ from endorse.metadata.roles import (
     TIMESTAMP,
     UNCLAIMED,
     claimed_project_role,
+    project_role,
     recently_claimed_project_role,
 )
 from endorse.metadata.storage_keys import event_key, path_of_target_key, target_key
@@ -46,24 +43,14 @@ from endorse.publisher.lock import LeaderLock, wait_for_leadership
 from endorse.publisher.repository import StoredRepository
 from endorse.publisher.targets import (
     ProjectTargets,
+    RoleVersionToPublish,
     build_claimed_project_targets,
     build_project_targets,
 )
 from endorse.settings import Settings
-from endorse.storage.blobs import BlobStore
-from endorse.storage.db import (
-    Batch,
-    Database,
-    File,
-    Project,
-    ProjectClaim,
-    ProjectRoleVersion,
-    PublishedListing,
-    QueueEntry,
-    RoleState,
-    SupersededTarget,
-    utcnow,
-)
+from endorse.states import ClaimState
+from endorse.storage import BlobStore
+from endorse.storage.db import Batch, Database, Session, SigningEvent, queries, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +71,28 @@ class BatchResult:
     timestamp_version: int | None
 
 
+@dataclass(frozen=True)
+class ReadyEvent:
+    """A fully signed signing event the next batch publishes."""
+
+    id: int
+    role: str
+    #: Projects a ``claimed`` event moves from ``recently-claimed`` into ``claimed``.
+    moved: list[NormalizedName] = field(default_factory=list)
+
+
+@dataclass
+class _Batch:
+    """What one batch takes and what it wrote, until it is recorded."""
+
+    started: datetime
+    entry_ids: list[int]
+    projects: dict[int, ProjectTargets]
+    removed_keys: dict[str, str] = field(default_factory=dict)
+    written: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    timestamp_version: int | None = None
+
+
 class Publisher:
     """Publishes pending uploads and keeps online roles fresh."""
 
@@ -102,9 +111,8 @@ class Publisher:
         self.store = store
         self.clock = clock or SystemClock()
         self.on_batch = on_batch
-        self.tuf_enabled = settings.tuf_enabled
         self.repo: StoredRepository | None = None
-        if self.tuf_enabled:
+        if settings.tuf_enabled:
             if keyring is None:
                 raise ValueError("a keyring is needed to publish TUF metadata")
             self.repo = StoredRepository(store, keyring, settings.expiry, self.clock)
@@ -115,50 +123,26 @@ class Publisher:
     def publish_once(self) -> BatchResult | None:
         """Publish every pending entry (up to ``batch_max``) and due refreshes."""
         with self.db.read_session() as session:
-            entries = session.execute(
-                select(QueueEntry.id, QueueEntry.project_id)
-                .where(QueueEntry.batch_id.is_(None))
-                .order_by(QueueEntry.id)
-                .limit(self.settings.batch_max)
-            ).all()
-        entry_ids = [e.id for e in entries]
-        project_ids = sorted({e.project_id for e in entries})
+            entries = queries.pending_entries(session, self.settings.batch_max)
+            events = [_ready_event(e) for e in queries.ready_events(session)] if self.repo else []
         due = self._due_roles() if self.repo else []
-        if not entry_ids and not due and not (self.repo and ready_events(self.db)):
+        if not entries and not due and not events:
             return None
-        started = utcnow()
-        projects = self._project_targets(project_ids)
-        for pt in projects.values():
+        batch = _Batch(
+            started=utcnow(),
+            entry_ids=[entry_id for entry_id, _ in entries],
+            projects=self._project_targets(sorted({pid for _, pid in entries})),
+        )
+        for pt in batch.projects.values():
             for key, data in pt.listing_blobs.items():
                 if not self.store.exists(key):
                     self.store.put(key, data)
-        removed_keys: dict[str, str] = {}
-        timestamp_version: int | None = None
-        written: dict[str, tuple[int, datetime]] = {}
-        event_ids: list[int] = []
         if self.repo is not None:
-            repo = self.repo
-            try:
-                if repo.loaded_timestamp_version != repo.published_timestamp_version():
-                    repo.load()
-                removed_keys = self._update_bins(repo, list(projects.values()))
-                self._update_recently_claimed(repo, list(projects.values()))
-                self._publish_role_versions(repo, list(projects.values()))
-                event_ids = self._apply_events(repo)
-                self._refresh(repo, due)
-                repo.do_snapshot(force=SNAPSHOT in due)
-                repo.do_timestamp(force=TIMESTAMP in due)
-            except BaseException:
-                # The working set may hold edits that never reached a timestamp.
-                repo.invalidate()
-                raise
-            written = repo.take_written()
-            timestamp_version = repo.loaded_timestamp_version
-        result = self._record(
-            started, entry_ids, projects, removed_keys, written, timestamp_version
-        )
-        if event_ids:
-            mark_published(self.db, event_ids)
+            self._sign(self.repo, batch, events, due)
+        result = self._record(batch)
+        if events:
+            with self.db.session() as session:
+                queries.mark_events_published(session, [e.id for e in events], utcnow())
         logger.info(
             "published batch %d: %d projects, %d files, %d roles, timestamp v%s",
             result.batch_id,
@@ -171,46 +155,65 @@ class Publisher:
             self.on_batch(result)
         return result
 
+    def publish_pending(self) -> int:
+        """Publish batches until nothing is pending; return how many files were published."""
+        published = 0
+        while (result := self.publish_once()) is not None:
+            published += result.files
+        return published
+
+    def _sign(
+        self,
+        repo: StoredRepository,
+        batch: _Batch,
+        events: list[ReadyEvent],
+        due: list[str],
+    ) -> None:
+        """Write the batch's roles, then snapshot, then timestamp."""
+        projects = list(batch.projects.values())
+        try:
+            if repo.loaded_timestamp_version != repo.published_timestamp_version():
+                repo.load()
+            batch.removed_keys = self._update_bins(repo, projects)
+            self._update_recently_claimed(repo, projects)
+            for pt in projects:
+                for version in pt.role_versions:
+                    repo.write_signed(version.role, self.store.get(version.blob_key))
+            self._apply_events(repo, events)
+            self._refresh(repo, due)
+            repo.do_snapshot(force=SNAPSHOT in due)
+            repo.do_timestamp(force=TIMESTAMP in due)
+        except BaseException:
+            # The working set may hold edits that never reached a timestamp.
+            repo.invalidate()
+            raise
+        batch.written = repo.take_written()
+        batch.timestamp_version = repo.loaded_timestamp_version
+
     def _project_targets(self, project_ids: list[int]) -> dict[int, ProjectTargets]:
         if not project_ids:
             return {}
         result: dict[int, ProjectTargets] = {}
         with self.db.read_session() as session:
-            rows = session.execute(
-                select(Project.id, Project.name).where(Project.id.in_(project_ids))
-            ).all()
-            names = {pid: NormalizedName(name) for pid, name in rows}
-            by_project: dict[int, list[File]] = defaultdict(list)
-            for f in session.scalars(select(File).where(File.project_id.in_(project_ids))):
-                by_project[f.project_id].append(f)
-            claims = {
-                c.project_id: c
-                for c in session.scalars(
-                    select(ProjectClaim).where(ProjectClaim.project_id.in_(project_ids))
-                )
-            }
-            versions: dict[int, list[ProjectRoleVersion]] = defaultdict(list)
-            for v in session.scalars(
-                select(ProjectRoleVersion)
-                .where(ProjectRoleVersion.project_id.in_(project_ids))
-                .order_by(ProjectRoleVersion.version)
-            ):
-                versions[v.project_id].append(v)
+            names = queries.project_names(session, project_ids)
+            files = queries.files_by_project(session, project_ids)
+            claims = queries.claims_by_project(session, project_ids)
+            versions = queries.role_versions_by_project(session, project_ids)
             for pid in project_ids:
-                name, files, claim = names[pid], by_project.get(pid, []), claims.get(pid)
-                if claim is None or not versions[pid]:
-                    result[pid] = build_project_targets(name, files)
+                name, claim = names[pid], claims.get(pid)
+                if claim is None or not versions.get(pid):
+                    result[pid] = build_project_targets(name, files.get(pid, []))
                     continue
-                role = project_role_name(name, claim.state)
+                role = project_role(name, claim.state)
                 latest = Metadata[Targets].from_bytes(self.store.get(versions[pid][-1].blob_key))
-                pt = build_claimed_project_targets(name, files, latest.signed)
+                pt = build_claimed_project_targets(name, files.get(pid, []), latest.signed)
                 pt.role_versions = [
-                    (role, v.version, v.blob_key, v.id)
+                    RoleVersionToPublish(role, v.version, v.blob_key, v.id)
                     for v in versions[pid]
                     if v.published is None
                 ]
-                if claim.state == RECENTLY_CLAIMED_STATE and claim.delegation_dirty:
-                    maintainers = claim_keys(session, pid)
+                if claim.state is ClaimState.RECENTLY_CLAIMED and claim.delegation_dirty:
+                    maintainers = queries.claim_keys(session, pid)
                     pt.delegation = project_delegation(role, name, maintainers, claim.threshold)
                     pt.delegation_keys = [k for keys in maintainers.values() for k in keys]
                 result[pid] = pt
@@ -220,65 +223,42 @@ class Publisher:
         self, repo: StoredRepository, projects: list[ProjectTargets]
     ) -> None:
         """(Re)delegate recently-claimed projects whose keys or threshold changed."""
-        changed = [pt.delegation for pt in projects if pt.delegation is not None]
+        changed = [pt for pt in projects if pt.delegation is not None]
         if not changed:
             return
         with repo.edit_targets(RECENTLY_CLAIMED) as parent:
             delegations = parent.delegations
             assert delegations is not None and delegations.roles is not None  # noqa: S101
-            keys = dict(delegations.keys)
-            for pt in projects:
-                if pt.delegation is None:
-                    continue
+            for pt in changed:
+                assert pt.delegation is not None  # noqa: S101 - chosen above
                 delegations.roles[pt.delegation.name] = pt.delegation
-                keys.update({k.keyid: k for k in pt.delegation_keys})
-            used = {k for role in delegations.roles.values() for k in role.keyids}
-            delegations.keys = {k: v for k, v in keys.items() if k in used}
+                delegations.keys.update({k.keyid: k for k in pt.delegation_keys})
+            drop_unused_keys(delegations)
 
-    def _apply_events(self, repo: StoredRepository) -> list[int]:
-        """Publish fully signed signing events: ``claimed`` as the administrators
-        signed it, each moved project's role under its new name, and the moved
-        projects' delegations dropped from ``recently-claimed``."""
-        events = ready_events(self.db)
-        if not events:
-            return []
-        moved: list[str] = []
-        for event_id, role, event_moved in events:
-            repo.write_signed(role, self.store.get(event_key(event_id)))
-            moved += event_moved
-        if moved:
-            with self.db.read_session() as session:
-                for name in moved:
-                    key = session.scalar(
-                        select(ProjectRoleVersion.blob_key)
-                        .join(Project, Project.id == ProjectRoleVersion.project_id)
-                        .where(Project.name == name)
-                        .order_by(ProjectRoleVersion.version.desc())
-                        .limit(1)
-                    )
-                    if key is not None:
-                        repo.write_signed(
-                            claimed_project_role(NormalizedName(name)), self.store.get(key)
-                        )
-            retired = {recently_claimed_project_role(NormalizedName(n)) for n in moved}
-            with repo.edit_targets(RECENTLY_CLAIMED) as parent:
-                delegations = parent.delegations
-                assert delegations is not None and delegations.roles is not None  # noqa: S101
-                if not retired & set(delegations.roles):
-                    raise AbortEdit
-                for role in retired:
-                    delegations.roles.pop(role, None)
-                used = {k for r in delegations.roles.values() for k in r.keyids}
-                delegations.keys = {k: v for k, v in delegations.keys.items() if k in used}
-        return [event_id for event_id, _, _ in events]
-
-    def _publish_role_versions(
-        self, repo: StoredRepository, projects: list[ProjectTargets]
-    ) -> None:
-        """Publish developer-signed role versions exactly as the developers signed them."""
-        for pt in projects:
-            for role, _version, key, _row in pt.role_versions:
-                repo.write_signed(role, self.store.get(key))
+    def _apply_events(self, repo: StoredRepository, events: list[ReadyEvent]) -> None:
+        """Publish fully signed signing events: the role as the administrators signed
+        it, each moved project's newest developer-signed version under its new name,
+        and the moved projects' delegations dropped from ``recently-claimed``."""
+        moved: list[NormalizedName] = []
+        for event in events:
+            repo.write_signed(event.role, self.store.get(event_key(event.id)))
+            moved += event.moved
+        if not moved:
+            return
+        with self.db.read_session() as session:
+            newest = {name: queries.newest_role_version_of(session, name) for name in moved}
+        for name, version in newest.items():
+            if version is not None:
+                repo.write_signed(claimed_project_role(name), self.store.get(version.blob_key))
+        retired = {recently_claimed_project_role(n) for n in moved}
+        with repo.edit_targets(RECENTLY_CLAIMED) as parent:
+            delegations = parent.delegations
+            assert delegations is not None and delegations.roles is not None  # noqa: S101
+            if not retired & set(delegations.roles):
+                raise AbortEdit
+            for role in retired:
+                delegations.roles.pop(role, None)
+            drop_unused_keys(delegations)
 
     def _update_bins(
         self, repo: StoredRepository, projects: list[ProjectTargets]
@@ -286,7 +266,7 @@ class Publisher:
         """Put each project's targets into its bins; return keys of removed targets."""
         if not projects:
             return {}
-        unclaimed = repo.open(UNCLAIMED).signed
+        unclaimed = repo.read(UNCLAIMED).signed
         assert isinstance(unclaimed, Targets)  # noqa: S101 - written by us as Targets
         adds: dict[str, dict[str, TargetFile]] = defaultdict(dict)
         removes: dict[str, set[str]] = defaultdict(set)
@@ -300,8 +280,8 @@ class Publisher:
             with repo.edit_targets(role) as bin_targets:
                 changed = False
                 for path, target in adds[role].items():
-                    if bin_targets.targets.get(path) != target:
-                        old = bin_targets.targets.get(path)
+                    old = bin_targets.targets.get(path)
+                    if old != target:
                         if old is not None:
                             removed_keys[target_key(path, old.hashes["sha256"])] = path
                         bin_targets.targets[path] = target
@@ -328,18 +308,11 @@ class Publisher:
 
     def _due_roles(self) -> list[str]:
         with self.db.read_session() as session:
-            seeded = session.scalar(select(RoleState.name).limit(1)) is not None
+            seeded = queries.role_state_seeded(session)
         if not seeded:
             self._seed_role_state()
         with self.db.read_session() as session:
-            return list(
-                session.scalars(
-                    select(RoleState.name)
-                    .where(RoleState.refresh_after <= self.clock.now())
-                    .order_by(RoleState.refresh_after)
-                    .limit(MAX_REFRESH_PER_BATCH)
-                )
-            )
+            return queries.due_roles(session, self.clock.now(), MAX_REFRESH_PER_BATCH)
 
     def _seed_role_state(self) -> None:
         """Record version and expiry of every online role (once, after init)."""
@@ -352,7 +325,7 @@ class Publisher:
         for role in [TIMESTAMP, SNAPSHOT, *online]:
             if role in (TARGETS, CLAIMED, ROOT) or not repo.keyring.has(role_kind(role)):
                 continue
-            md = repo.open(role)
+            md = repo.read(role)
             rows[role] = (md.signed.version, md.signed.expires)
         with self.db.session() as session:
             self._upsert_role_state(session, rows)
@@ -370,98 +343,53 @@ class Publisher:
     def _upsert_role_state(self, session: Session, rows: dict[str, tuple[int, datetime]]) -> None:
         for role, (version, expires) in rows.items():
             lifetime = self.settings.expiry.for_role_kind(role_kind(role))
-            refresh_after = expires - lifetime / 2
-            state = session.get(RoleState, role)
-            if state is None:
-                session.add(
-                    RoleState(
-                        name=role, version=version, expires=expires, refresh_after=refresh_after
-                    )
-                )
-            else:
-                state.version = version
-                state.expires = expires
-                state.refresh_after = refresh_after
+            queries.set_role_state(session, role, version, expires, expires - lifetime / 2)
 
-    def _record(
-        self,
-        started: datetime,
-        entry_ids: list[int],
-        projects: dict[int, ProjectTargets],
-        removed_keys: dict[str, str],
-        written: dict[str, tuple[int, datetime]],
-        timestamp_version: int | None,
-    ) -> BatchResult:
+    def _record(self, batch: _Batch) -> BatchResult:
         """Mark the batch done; runs only after the timestamp is stored."""
         now = utcnow()
         files_published = 0
+        removed_keys = dict(batch.removed_keys)
         with self.db.session() as session:
-            batch = Batch(
-                started=started,
+            row = Batch(
+                started=batch.started,
                 finished=now,
-                timestamp_version=timestamp_version,
-                snapshot_version=written.get(SNAPSHOT, (None,))[0],
-                projects=len(projects),
+                timestamp_version=batch.timestamp_version,
+                snapshot_version=batch.written.get(SNAPSHOT, (None,))[0],
+                projects=len(batch.projects),
             )
-            session.add(batch)
+            session.add(row)
             session.flush()
-            if entry_ids:
-                session.execute(
-                    update(QueueEntry).where(QueueEntry.id.in_(entry_ids)).values(batch_id=batch.id)
+            queries.mark_entries_done(session, batch.entry_ids, row.id)
+            for pid, pt in batch.projects.items():
+                for old in queries.replace_published_listing(
+                    session, pid, pt.html_key, pt.json_key
+                ):
+                    removed_keys.setdefault(old, path_of_target_key(old))
+                files_published += queries.mark_files_published(
+                    session, pid, pt.listed_filenames, now
                 )
-            for pid, pt in projects.items():
-                listed = session.get(PublishedListing, pid)
-                if listed is None:
-                    session.add(
-                        PublishedListing(project_id=pid, html_key=pt.html_key, json_key=pt.json_key)
-                    )
-                else:
-                    for old in (listed.html_key, listed.json_key):
-                        if old not in (pt.html_key, pt.json_key):
-                            removed_keys.setdefault(old, path_of_target_key(old))
-                    listed.html_key, listed.json_key = pt.html_key, pt.json_key
-                result = session.execute(
-                    update(File)
-                    .where(
-                        File.project_id == pid,
-                        File.published.is_(None),
-                        File.removed.is_(False),
-                        File.filename.in_(sorted(pt.listed_filenames)),
-                    )
-                    .values(published=now)
+                queries.mark_role_versions_published(
+                    session, [v.row_id for v in pt.role_versions], now
                 )
-                files_published += result.rowcount  # type: ignore[attr-defined]
-                for _role, _version, _key, row_id in pt.role_versions:
-                    role_row = session.get(ProjectRoleVersion, row_id)
-                    if role_row is not None:
-                        role_row.published = now
                 if pt.delegation is not None:
-                    claim = session.get(ProjectClaim, pid)
-                    if claim is not None:
-                        # Keys may have changed again while this batch ran: stay
-                        # dirty unless what was published is what the claim says.
-                        current = project_delegation(
-                            pt.delegation.name,
-                            pt.name,
-                            claim_keys(session, pid),
-                            claim.threshold,
-                        )
-                        claim.delegation_dirty = current != pt.delegation
+                    _keep_dirty_unless_published(session, pid, pt)
             for key, path in removed_keys.items():
-                if session.get(SupersededTarget, key) is None:
-                    session.add(SupersededTarget(key=key, target_path=path, since=now))
-            self._upsert_role_state(
-                session,
-                {
-                    r: v
-                    for r, v in written.items()
-                    if self.repo and self.repo.keyring.has(role_kind(r))
-                },
-            )
-            batch_id = batch.id
+                queries.record_superseded(session, key, path, now)
+            if self.repo is not None:
+                written = {r: v for r, v in batch.written.items() if self._is_online(r)}
+                self._upsert_role_state(session, written)
+            batch_id = row.id
         return BatchResult(
-            batch_id, len(projects), files_published, len(written), timestamp_version
+            batch_id,
+            len(batch.projects),
+            files_published,
+            len(batch.written),
+            batch.timestamp_version,
         )
+
+    def _is_online(self, role: str) -> bool:
+        return self.repo is not None and self.repo.keyring.has(role_kind(role))
 
     # -- the loop ------------------------------------------------------------
 
@@ -511,3 +439,21 @@ class Publisher:
         finally:
             lock.release()
             logger.info("publisher stopped")
+
+
+def _ready_event(row: SigningEvent) -> ReadyEvent:
+    moved = row.summary.get("moved", [])
+    names = [NormalizedName(str(n)) for n in moved] if isinstance(moved, list) else []
+    return ReadyEvent(row.id, row.role, names)
+
+
+def _keep_dirty_unless_published(session: Session, project_id: int, pt: ProjectTargets) -> None:
+    """A claim stays marked for re-delegation unless what was published is what it says:
+    its keys may have changed again while this batch ran."""
+    claim = queries.claim_of(session, project_id)
+    if claim is None or pt.delegation is None:
+        return
+    current = project_delegation(
+        pt.delegation.name, pt.name, queries.claim_keys(session, project_id), claim.threshold
+    )
+    claim.delegation_dirty = current != pt.delegation

@@ -23,38 +23,23 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from packaging.utils import NormalizedName
 from securesystemslib.signer import Key
-from sqlalchemy import delete, select, update
 from tuf.api.metadata import Metadata, Root, Snapshot, TargetFile, Targets
 
 from endorse.clock import Clock, SystemClock
-from endorse.errors import EndorseError
-from endorse.index.claims import CLAIMED_STATE
+from endorse.errors import EndorseError, NotFound, PublishError
 from endorse.metadata.layout import bin_names
 from endorse.metadata.roles import RECENTLY_CLAIMED, ROOT, SNAPSHOT, TARGETS, TIMESTAMP, UNCLAIMED
 from endorse.metadata.storage_keys import metadata_key
-from endorse.metadata.trust import TrustLevel
 from endorse.publisher.bootstrap import ONLINE_KEYRING
 from endorse.publisher.keyring import ONLINE_KINDS, Keyring, generate_file_keys
 from endorse.publisher.repository import StoredRepository
-from endorse.services.index import Services
-from endorse.storage.blobs import BlobStore
-from endorse.storage.db import (
-    ClaimMaintainer,
-    File,
-    PendingRelease,
-    Project,
-    ProjectClaim,
-    ProjectRoleVersion,
-    QueueEntry,
-    RoleState,
-)
+from endorse.settings import Settings
+from endorse.storage import BlobStore
+from endorse.storage.db import Database, queries
 
 logger = logging.getLogger(__name__)
-
-
-class RecoveryError(EndorseError):
-    """Recovery cannot proceed."""
 
 
 @dataclass
@@ -63,7 +48,7 @@ class RecoveryReport:
 
     root_version: int
     timestamp_version: int
-    wiped_claims: list[str] = field(default_factory=list)
+    wiped_claims: list[NormalizedName] = field(default_factory=list)
     #: Targets that differ between the compromised bins and the known-good ones.
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
@@ -72,7 +57,9 @@ class RecoveryReport:
 
 
 def recover(
-    services: Services,
+    settings: Settings,
+    db: Database,
+    store: BlobStore,
     offline: Keyring,
     *,
     known_good_snapshot: int,
@@ -86,8 +73,6 @@ def recover(
     afterwards, for when the database is trusted to hold the accepted uploads.
     """
     clock = clock or SystemClock()
-    settings = services.settings
-    store = services.store
     known_good = _load_known_good(store, known_good_snapshot)
 
     keys_dir = settings.keys_dir
@@ -116,7 +101,7 @@ def recover(
     with repo.edit_targets(UNCLAIMED) as unclaimed:
         succinct = unclaimed.delegations.succinct_roles if unclaimed.delegations else None
         if succinct is None or unclaimed.delegations is None:
-            raise RecoveryError("unclaimed has no hashed bins")
+            raise PublishError("unclaimed has no hashed bins")
         new_bins_keys = online.public_keys("bins")
         succinct.keyids = [k.keyid for k in new_bins_keys]
         unclaimed.delegations.keys = {k.keyid: k for k in new_bins_keys}
@@ -130,20 +115,12 @@ def recover(
     repo.do_timestamp(force=True)
     report.root_version = repo.open(ROOT).signed.version
     report.timestamp_version = repo.open(TIMESTAMP).signed.version
-    report.wiped_claims = _wipe_recently_claimed(services)
-    with services.db.session() as session:
-        session.execute(delete(RoleState))
+    with db.session() as session:
+        # Claims that only an online key delegated are void: their maintainers claim again.
+        report.wiped_claims = queries.void_unprotected_claims(session)
+        queries.forget_role_state(session)
         if requeue:
-            ids = list(session.scalars(select(Project.id)))
-            claimed = set(
-                session.scalars(
-                    select(ProjectClaim.project_id).where(ProjectClaim.state == CLAIMED_STATE)
-                )
-            )
-            for project_id in ids:
-                if project_id not in claimed:
-                    session.add(QueueEntry(project_id=project_id))
-                    report.requeued += 1
+            report.requeued = queries.queue_projects_not_claimed(session)
     logger.warning(
         "recovered: root v%d, timestamp v%d, %d claims wiped, %d targets differed",
         report.root_version,
@@ -158,7 +135,7 @@ def _load_known_good(store: BlobStore, version: int) -> Snapshot:
     try:
         md = Metadata[Snapshot].from_bytes(store.get(metadata_key(SNAPSHOT, version)))
     except EndorseError as e:
-        raise RecoveryError(
+        raise NotFound(
             f"snapshot version {version} is not stored",
             hint="name a snapshot version from before the compromise that was not pruned",
         ) from e
@@ -168,7 +145,7 @@ def _load_known_good(store: BlobStore, version: int) -> Snapshot:
 def _known_good_role(store: BlobStore, snapshot: Snapshot, role: str) -> Targets:
     meta = snapshot.meta.get(f"{role}.json")
     if meta is None:
-        raise RecoveryError(f"{role} is not in the known-good snapshot")
+        raise PublishError(f"{role} is not in the known-good snapshot")
     md = Metadata[Targets].from_bytes(store.get(metadata_key(role, meta.version)))
     return md.signed
 
@@ -183,7 +160,7 @@ def _replace_role_keys(root: Root, role: str, keys: tuple[Key, ...]) -> None:
 def _replace_delegation_keys(targets: Targets, role: str, keys: tuple[Key, ...]) -> None:
     delegations = targets.delegations
     if delegations is None or delegations.roles is None:
-        raise RecoveryError("targets has no delegations")
+        raise PublishError("targets has no delegations")
     delegated = delegations.roles[role]
     for keyid in delegated.keyids:
         delegations.keys.pop(keyid, None)
@@ -202,32 +179,6 @@ def _diff(
     for path in current.keys() & good.keys():
         if current[path] != good[path]:
             report.changed.append(path)
-
-
-def _wipe_recently_claimed(services: Services) -> list[str]:
-    """Void claims that were only signed online: their maintainers claim again."""
-    with services.db.session() as session:
-        rows = session.execute(
-            select(ProjectClaim.project_id, Project.name)
-            .join(Project, Project.id == ProjectClaim.project_id)
-            .where(ProjectClaim.state != CLAIMED_STATE)
-        ).all()
-        ids = [pid for pid, _ in rows]
-        if ids:
-            session.execute(delete(PendingRelease).where(PendingRelease.project_id.in_(ids)))
-            session.execute(
-                delete(ProjectRoleVersion).where(ProjectRoleVersion.project_id.in_(ids))
-            )
-            session.execute(delete(ClaimMaintainer).where(ClaimMaintainer.project_id.in_(ids)))
-            session.execute(delete(ProjectClaim).where(ProjectClaim.project_id.in_(ids)))
-            session.execute(
-                update(File)
-                .where(File.project_id.in_(ids))
-                .values(trust_level=int(TrustLevel.INDEX_SIGNED))
-            )
-            for pid in ids:
-                session.add(QueueEntry(project_id=pid))
-        return sorted(name for _, name in rows)
 
 
 __all__ = ["RecoveryReport", "recover"]

@@ -10,9 +10,9 @@ versions from that state.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,14 +55,11 @@ class StoredRepository(Repository):
         keyring: Keyring,
         expiry: Expiry,
         clock: Clock,
-        *,
-        on_write: Callable[[str, Metadata[Any]], None] | None = None,
     ) -> None:
         self.store = store
         self.keyring = keyring
         self.expiry = expiry
         self.clock = clock
-        self.on_write = on_write
         self._md: dict[str, Metadata[Any]] = {}
         self._targets_infos: dict[str, MetaFile] = {}
         self._snapshot_info = MetaFile(1)
@@ -102,13 +99,19 @@ class StoredRepository(Repository):
     # -- tuf.repository.Repository --------------------------------------------
 
     def open(self, role: str) -> Metadata[Any]:
-        """A role's newest metadata, edited in place.
+        """A copy of a role's newest metadata, to edit: the working set changes only
+        when :meth:`close` (or :meth:`write`) stores it, so after ``AbortEdit``
+        nothing changed, as ``tuf.repository`` promises.
 
-        Not a copy: deep-copying a PyPI-scale snapshot twice per batch cost most
-        of a batch's time. Every edit here either completes or raises
-        ``AbortEdit`` before changing anything, and a failed batch calls
-        :meth:`invalidate`, so the working set never keeps a half edit.
+        The copy is of the containers, not of their entries: a ``TargetFile``,
+        ``MetaFile`` or ``Key`` in it is shared with the working set and is
+        replaced by an edit, never changed. Deep-copying a PyPI-scale snapshot
+        twice per batch cost most of a batch's time.
         """
+        return _copy_for_edit(self.read(role))
+
+    def read(self, role: str) -> Metadata[Any]:
+        """A role's newest metadata in the working set, to read only."""
         md = self._md.get(role)
         if md is None:
             md = self._read(role)
@@ -131,8 +134,10 @@ class StoredRepository(Repository):
         notices the same rotation. Entries are shared, not copied: a
         ``MetaFile`` here is replaced, never changed.
         """
-        snapshot_role = self.root().get_delegated_role(SNAPSHOT)
-        signed_by = set(self.open(SNAPSHOT).signatures) & set(snapshot_role.keyids)
+        root = self.read(ROOT).signed
+        assert isinstance(root, Root)  # noqa: S101 - load() reads root as Root
+        snapshot_role = root.get_delegated_role(SNAPSHOT)
+        signed_by = set(self.read(SNAPSHOT).signatures) & set(snapshot_role.keyids)
         update = force or len(signed_by) < snapshot_role.threshold
         removed: dict[str, MetaFile] = {}
         with self.edit_snapshot() as snapshot:
@@ -189,8 +194,6 @@ class StoredRepository(Repository):
         self._md[role] = md
         self._written[role] = (version, md.signed.expires)
         logger.debug("wrote %s v%d", role, version)
-        if self.on_write is not None:
-            self.on_write(role, md)
 
     def invalidate(self) -> None:
         """Forget the working set; the next ``load()`` re-reads published state."""
@@ -223,7 +226,7 @@ class StoredRepository(Repository):
 
     def expires(self, role: str) -> datetime:
         """The expiry of a role's newest metadata."""
-        expires: datetime = self.open(role).signed.expires
+        expires: datetime = self.read(role).signed.expires
         return expires
 
     def _read(self, role: str) -> Metadata[Any]:
@@ -250,6 +253,22 @@ def meta_file(role: str, version: int, data: bytes) -> MetaFile:
     if role in HASHED_ROLES:
         return MetaFile(version, len(data), {"sha256": _sha256(data)})
     return MetaFile(version)
+
+
+def _copy_for_edit(md: Metadata[Any]) -> Metadata[Any]:
+    """``md`` with copied containers and shared entries (see :meth:`StoredRepository.open`)."""
+    signed = md.signed
+    if isinstance(signed, Snapshot):
+        copied: Any = copy.copy(signed)
+        copied.meta = dict(signed.meta)
+    elif isinstance(signed, Targets):
+        copied = copy.copy(signed)
+        copied.targets = dict(signed.targets)
+        copied.delegations = copy.deepcopy(signed.delegations)
+    else:  # root, timestamp: small
+        copied = copy.deepcopy(signed)
+    copied.unrecognized_fields = copy.deepcopy(signed.unrecognized_fields)
+    return Metadata(copied, dict(md.signatures), copy.deepcopy(md.unrecognized_fields))
 
 
 def _sha256(data: bytes) -> str:

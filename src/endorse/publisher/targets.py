@@ -12,15 +12,29 @@ from securesystemslib.signer import Key
 from tuf.api.metadata import DelegatedRole, TargetFile, Targets
 
 from endorse.metadata.paths import (
+    LISTING_FILENAMES,
     ListingFormat,
     core_metadata_target,
     file_target,
     listing_target,
 )
+from endorse.metadata.roles import RoleName
 from endorse.metadata.storage_keys import target_key
 from endorse.metadata.trust import TrustLevel, trust_custom
 from endorse.simple.render import ListedFile, render_project_html, render_project_json
 from endorse.storage.db import File
+
+
+@dataclass(frozen=True)
+class RoleVersionToPublish:
+    """An accepted developer-signed role version the next batch publishes as signed."""
+
+    role: RoleName
+    version: int
+    #: Storage key of the bytes as the developers signed them.
+    blob_key: str
+    #: Its ``project_role_versions`` row, marked published once the batch is.
+    row_id: int
 
 
 @dataclass
@@ -35,8 +49,8 @@ class ProjectTargets:
     json_key: str = ""
     #: Target paths of removed files that must leave the metadata.
     removed_paths: set[str] = field(default_factory=set)
-    #: Developer-signed role versions to publish: (role, version, storage key, row id).
-    role_versions: list[tuple[str, int, str, int]] = field(default_factory=list)
+    #: Developer-signed role versions to publish.
+    role_versions: list[RoleVersionToPublish] = field(default_factory=list)
     #: The per-project delegation to (re)publish under recently-claimed.
     delegation: DelegatedRole | None = None
     delegation_keys: list[Key] = field(default_factory=list)
@@ -94,8 +108,7 @@ def build_claimed_project_targets(
     for f in files:
         result.removed_paths.add(file_target(name, f.filename))
         result.removed_paths.add(core_metadata_target(name, f.filename))
-    formats: tuple[ListingFormat, ...] = ("html", "json")
-    for fmt in formats:
+    for fmt in LISTING_FILENAMES:
         result.removed_paths.add(listing_target(name, fmt))
     signed = role.targets if role is not None else {}
     listed = []
@@ -120,11 +133,12 @@ def _add_listings(
     result: ProjectTargets, name: NormalizedName, listed: list[ListedFile], *, signed: bool
 ) -> None:
     result.listed_filenames = {f.filename for f in listed}
-    for fmt, data in (
-        ("html", render_project_html(name, listed)),
-        ("json", render_project_json(name, listed)),
-    ):
-        path = listing_target(name, fmt)  # type: ignore[arg-type]
+    rendered: dict[ListingFormat, bytes] = {
+        "html": render_project_html(name, listed),
+        "json": render_project_json(name, listed),
+    }
+    for fmt, data in rendered.items():
+        path = listing_target(name, fmt)
         sha256 = hashlib.sha256(data).hexdigest()
         key = target_key(path, sha256)
         if signed:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from endorse.errors import ConfigError
+from endorse.errors import ConfigError, NotFound
 from endorse.research.downloads import DownloadTable, parse_download_table
 
 __all__ = [
@@ -58,7 +58,7 @@ def find_data_dir(
         if all((folder / f).is_file() for f in files):
             return folder.resolve()
     tried = ", ".join(str(c) for c in candidates)
-    raise ConfigError(
+    raise NotFound(
         f"no folder with {' and '.join(files)} (tried {tried})",
         hint="pass --data-dir, or set ENDORSE_DATA_FILES to the folder that holds them",
     )

@@ -9,14 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from endorse.clock import SystemClock
 from endorse.publisher.bootstrap import (
     OFFLINE_KEYRING,
     ONLINE_KEYRING,
     generate_demo_keyrings,
     initialise_repository,
-    is_initialised,
-    root_sha256,
 )
 from endorse.publisher.keyring import Keyring
 from endorse.services.index import Services
@@ -43,15 +40,15 @@ def ensure_repository(
     """Initialise a demo repository and account unless the store already has one."""
     settings = services.settings
     store = services.store
-    if is_initialised(store):
-        return DemoSetup(False, root_sha256(store), None, None)
+    if services.published.is_initialised():
+        return DemoSetup(False, services.published.root_sha256(), None, None)
     if (settings.keys_dir / ONLINE_KEYRING).exists():
         # An earlier first start was interrupted after making the keys.
         online = Keyring.load(settings.keys_dir / ONLINE_KEYRING)
         offline = Keyring.load(settings.keys_dir / OFFLINE_KEYRING)
     else:
         online, offline = generate_demo_keyrings(settings)
-    result = initialise_repository(settings, store, online, offline, SystemClock(), progress)
+    result = initialise_repository(settings, store, online, offline, services.clock, progress)
     token = None
     credentials = None
     if DEMO_USER not in services.accounts.list_users():

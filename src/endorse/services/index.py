@@ -1,4 +1,9 @@
-"""The collaborators every face of the index opens from one ``Settings``."""
+"""The index's services: what a request handler or an admin command calls. Never signs.
+
+``Services.open(settings)`` opens the database (refusing a schema older than
+this endorse, see :mod:`endorse.storage.db.schema`) and the blob store, and
+builds the domain objects of :mod:`endorse.index` over them, each once.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,24 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from endorse.errors import ConfigError
+from endorse.clock import Clock, SystemClock
 from endorse.index.accounts import Accounts
-from endorse.publisher.bootstrap import ONLINE_KEYRING
-from endorse.publisher.keyring import Keyring
+from endorse.index.claims import Claims
+from endorse.index.events import SigningEvents
+from endorse.index.listings import Listings
+from endorse.index.projects import Projects
+from endorse.index.releases import Releases
+from endorse.index.status import IndexStatus, index_status
+from endorse.index.uploads import Uploads
 from endorse.settings import Settings
 from endorse.storage import BlobStore, open_blob_store
 from endorse.storage.db import Database
+from endorse.storage.db.schema import Migration, migrate, prepare
 from endorse.storage.published import PublishedMetadata
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["InsecureIndexWarning", "Services", "migrate_database"]
 
 
 class InsecureIndexWarning(UserWarning):
@@ -25,23 +38,37 @@ class InsecureIndexWarning(UserWarning):
 
 @dataclass
 class Services:
-    """Database, blob store, accounts and the published-metadata reader."""
+    """The database, the blob store and the index's domain objects over them."""
 
     settings: Settings
     db: Database
     store: BlobStore
+    clock: Clock
     accounts: Accounts
+    projects: Projects
+    uploads: Uploads
+    claims: Claims
+    releases: Releases
+    events: SigningEvents
+    listings: Listings
     published: PublishedMetadata
 
     @classmethod
-    def open(cls, settings: Settings) -> Services:
-        """Open (and create when missing) the database and the blob store."""
+    def open(
+        cls, settings: Settings, *, store: BlobStore | None = None, clock: Clock | None = None
+    ) -> Services:
+        """Open the database (created when empty, refused when older) and the blob store."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
-        db.create_schema()
-        store = open_blob_store(
-            settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url
-        )
+        try:
+            prepare(db)
+        except BaseException:
+            db.dispose()
+            raise
+        if store is None:
+            store = open_blob_store(
+                settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url
+            )
         if not settings.tuf_enabled:
             warnings.warn(
                 "TUF signing is OFF: this index publishes no metadata and nothing it "
@@ -49,7 +76,27 @@ class Services:
                 InsecureIndexWarning,
                 stacklevel=2,
             )
-        return cls(settings, db, store, Accounts(db, settings), PublishedMetadata(store))
+        return cls.assemble(settings, db, store, clock or SystemClock())
+
+    @classmethod
+    def assemble(cls, settings: Settings, db: Database, store: BlobStore, clock: Clock) -> Services:
+        """The services over a database and store as they are (no schema check)."""
+        uploads = Uploads(db, store)
+        published = PublishedMetadata(store)
+        return cls(
+            settings=settings,
+            db=db,
+            store=store,
+            clock=clock,
+            accounts=Accounts(db, settings),
+            projects=Projects(db),
+            uploads=uploads,
+            claims=Claims(db),
+            releases=Releases(db, store, uploads, clock),
+            events=SigningEvents(settings, db, store, clock),
+            listings=Listings(db, published, tuf_enabled=settings.tuf_enabled),
+            published=published,
+        )
 
     @property
     def upload_tmp(self) -> Path:
@@ -58,17 +105,20 @@ class Services:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def online_keyring(self) -> Keyring:
-        """The online keys the publisher signs with."""
-        path = self.settings.keys_dir / ONLINE_KEYRING
-        if not path.exists():
-            raise ConfigError(
-                f"no online keyring at {str(path)!r}",
-                hint="start `endorse serve` once on a fresh data folder, "
-                "or run `endorse admin init`",
-            )
-        return Keyring.load(path)
+    def status(self) -> IndexStatus:
+        """The newest timestamp, the publish queue and the next expiries."""
+        return index_status(self.db, self.published, tuf_enabled=self.settings.tuf_enabled)
 
     def close(self) -> None:
         """Release database connections."""
         self.db.dispose()
+
+
+def migrate_database(settings: Settings) -> Migration:
+    """Upgrade the index's database to this endorse's schema (``endorse admin migrate``)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    try:
+        return migrate(db)
+    finally:
+        db.dispose()

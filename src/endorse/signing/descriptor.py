@@ -24,23 +24,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from securesystemslib.signer import Key
 
 from endorse.errors import EndorseError
+from endorse.metadata.dates import format_time, parse_time, utc_now
 
 __all__ = [
     "DESCRIPTOR_TYPE",
     "KeyDescriptor",
     "KeyKind",
     "KeyLabels",
-    "format_time",
-    "now",
     "parse_public_dict",
-    "parse_time",
     "validate_key_name",
 ]
 
@@ -66,11 +64,6 @@ def validate_key_name(name: str) -> str:
     return name
 
 
-def now() -> datetime:
-    """Current UTC time without microseconds (as TUF dates)."""
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 @dataclass(frozen=True)
 class KeyLabels:
     """The labels a new key carries: its local name, its maintainer, its machine."""
@@ -78,7 +71,7 @@ class KeyLabels:
     name: str
     maintainer: str
     machine: str
-    created: datetime = field(default_factory=now)
+    created: datetime = field(default_factory=utc_now)
 
     def __post_init__(self) -> None:
         validate_key_name(self.name)
@@ -179,13 +172,3 @@ def parse_public_dict(data: Any) -> tuple[Key, str]:
             f"not a public key as `endorse key show` prints it: {e}",
             hint="on the new machine run `endorse key show NAME > NAME.pub.json`",
         ) from e
-
-
-def format_time(value: datetime) -> str:
-    """``2025-01-31T12:00:00Z``: UTC, seconds, as TUF writes dates."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: str) -> datetime:
-    """The inverse of :func:`format_time` (ValueError on anything else)."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

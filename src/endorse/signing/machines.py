@@ -1,116 +1,23 @@
-"""Adding a new machine's key: a statement signed by a registered key of the same maintainer.
+"""Endorsing a new machine's key: the add-key statement signed with an existing key.
 
-Keys are per machine and never copied. When a maintainer sets up another
-machine, they make a new key there and endorse it from a machine whose key
-the index already knows::
-
-    {"type": "endorse/add-key/v1",
-     "maintainer": "alice",
-     "project": "sampleproject",          # optional: limit to one project
-     "new_key": {"keyid": "...", "key": {"keytype": "ed25519", ...}},
-     "created": "2025-01-31T12:00:00Z"}
-
-The signature is over the canonical JSON of the statement (securesystemslib's
-``encode_canonical``, the OLPC canonical JSON that TUF signs), made with any
-kind of key through the Signer interface. The index calls
-:func:`verify_key_addition` when a maintainer registers the new key; it raises
-on any failure and never returns ``False``. Replaying a statement only
-re-adds the same key to the same maintainer; the index may also refuse a
-statement whose ``created`` is old.
+The statement and its verification are in :mod:`endorse.metadata.key_addition`
+(the index checks it there, without any signer); here a maintainer's existing
+key, of any kind, signs it.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from securesystemslib.exceptions import UnverifiedSignatureError
-from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import Key, Signature, Signer
 
 from endorse.errors import EndorseError, KeyUnavailable
-from endorse.signing.descriptor import KeyDescriptor, format_time, now, parse_time
+from endorse.metadata.dates import utc_now
+from endorse.metadata.key_addition import KeyAddition
+from endorse.signing.descriptor import KeyDescriptor
 from endorse.signing.hsm import describe_token_error
 
-__all__ = [
-    "ADD_KEY_TYPE",
-    "KeyAddition",
-    "KeyAdditionInvalid",
-    "endorse_new_key",
-    "sign_key_addition",
-    "verify_key_addition",
-]
-
-ADD_KEY_TYPE = "endorse/add-key/v1"
-_FIELDS = {"type", "maintainer", "project", "new_key", "created"}
-
-
-class KeyAdditionInvalid(EndorseError):
-    """An add-key statement is malformed or its signature does not verify."""
-
-
-def canonical_json(data: Any) -> bytes:
-    """OLPC canonical JSON, as TUF signs it."""
-    encoded = encode_canonical(data)
-    if not isinstance(encoded, str):  # only None when an output_function is given
-        raise TypeError("canonical JSON encoding failed")
-    return encoded.encode("utf-8")
-
-
-def default_keyid(key: Key) -> str:
-    """The securesystemslib default key id: SHA-256 of the canonical keytype/scheme/keyval."""
-    content = {"keytype": key.keytype, "scheme": key.scheme, "keyval": key.to_dict()["keyval"]}
-    return hashlib.sha256(canonical_json(content)).hexdigest()
-
-
-@dataclass(frozen=True)
-class KeyAddition:
-    """ "Add ``new_key`` to ``maintainer``" (optionally only for ``project``)."""
-
-    maintainer: str
-    new_key: Key
-    created: datetime
-    project: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The statement as JSON data (``project`` only when set)."""
-        data: dict[str, Any] = {
-            "type": ADD_KEY_TYPE,
-            "maintainer": self.maintainer,
-            "new_key": {"keyid": self.new_key.keyid, "key": self.new_key.to_dict()},
-            "created": format_time(self.created),
-        }
-        if self.project is not None:
-            data["project"] = self.project
-        return data
-
-    def signed_bytes(self) -> bytes:
-        """What the existing key signs: the canonical JSON of :meth:`to_dict`."""
-        return canonical_json(self.to_dict())
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> KeyAddition:
-        """Parse a statement received as JSON; KeyAdditionInvalid when malformed."""
-        try:
-            unknown = set(data) - _FIELDS
-            if unknown:
-                raise ValueError(f"unknown fields {sorted(unknown)!r}")
-            if data["type"] != ADD_KEY_TYPE:
-                raise ValueError(f"type is {data['type']!r}, expected {ADD_KEY_TYPE!r}")
-            maintainer = data["maintainer"]
-            project = data.get("project")
-            if not isinstance(maintainer, str) or not maintainer:
-                raise ValueError("maintainer must be a non-empty string")
-            if project is not None and not isinstance(project, str):
-                raise ValueError("project must be a string")
-            new_key = data["new_key"]
-            key = Key.from_dict(str(new_key["keyid"]), dict(new_key["key"]))
-            return cls(maintainer, key, parse_time(str(data["created"])), project)
-        except (KeyError, TypeError, ValueError) as e:
-            raise KeyAdditionInvalid(f"malformed add-key statement: {e}") from e
+__all__ = ["endorse_new_key", "sign_key_addition"]
 
 
 def sign_key_addition(statement: KeyAddition, signer: Signer) -> Signature:
@@ -150,42 +57,5 @@ def endorse_new_key(
         raise EndorseError(f"key {by.name!r} cannot endorse itself")
     if signer.public_key.keyid != by.keyid:
         raise EndorseError(f"the signer given is not key {by.name!r}")
-    statement = KeyAddition(maintainer, new_key, created or now(), project)
+    statement = KeyAddition(maintainer, new_key, created or utc_now(), project)
     return statement, sign_key_addition(statement, signer)
-
-
-def verify_key_addition(
-    statement: KeyAddition | Mapping[str, Any],
-    signature: Signature,
-    existing_public_key: Key,
-    *,
-    maintainer: str | None = None,
-) -> KeyAddition:
-    """Check an add-key statement; raise KeyAdditionInvalid on any failure.
-
-    ``existing_public_key`` is a key the index already has registered to the
-    statement's maintainer (``maintainer``, when given, must match). Returns
-    the parsed statement.
-    """
-    if not isinstance(statement, KeyAddition):
-        statement = KeyAddition.from_dict(statement)
-    new_key = statement.new_key
-    if maintainer is not None and statement.maintainer != maintainer:
-        raise KeyAdditionInvalid(
-            f"statement adds a key to {statement.maintainer!r}, not to {maintainer!r}"
-        )
-    if new_key.keyid != default_keyid(new_key):
-        raise KeyAdditionInvalid(
-            f"new key id {new_key.keyid!r} is not the SHA-256 of the key it names"
-        )
-    if new_key.keyid == existing_public_key.keyid:
-        raise KeyAdditionInvalid("a key cannot endorse itself")
-    try:
-        existing_public_key.verify_signature(signature, statement.signed_bytes())
-    except UnverifiedSignatureError as e:
-        raise KeyAdditionInvalid(
-            f"signature on the add-key statement for {new_key.keyid[:12]} does not verify "
-            f"with key {existing_public_key.keyid[:12]}",
-            hint="sign the statement with `endorse key endorse-machine NEW --by EXISTING`",
-        ) from e
-    return statement

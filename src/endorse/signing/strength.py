@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]  # zxcvbn ships no type hints
 
-from endorse.errors import EndorseError
+from endorse.errors import WeakPassphrase
 from endorse.signing.kdf import DEFAULT_ARGON2, Argon2Params
 from endorse.signing.secret import Secret
 
@@ -124,23 +124,6 @@ class Strength:
         return [line for line in (self.warning, *self.suggestions) if line]
 
 
-class WeakPassphrase(EndorseError):
-    """A passphrase or password is below the bar for the key it would protect."""
-
-    def __init__(self, strength: Strength, bar: StrengthBar) -> None:
-        feedback = " ".join(strength.feedback())
-        super().__init__(
-            f"passphrase refused: {strength.describe()}; needs {bar.describe()}",
-            hint=(
-                (feedback + " " if feedback else "")
-                + "Use five or more random words (diceware) or a password manager's "
-                "generator; see docs/developer-keys.md."
-            ),
-        )
-        self.strength = strength
-        self.bar = bar
-
-
 def measure(
     secret: Secret,
     *,
@@ -180,7 +163,15 @@ def check_new_secret(
 def require_strength(strength: Strength, bar: StrengthBar) -> None:
     """Raise :class:`WeakPassphrase` unless ``strength`` clears ``bar``."""
     if strength.score < bar.min_score or strength.guesses_log10 < bar.min_guesses_log10:
-        raise WeakPassphrase(strength, bar)
+        feedback = " ".join(strength.feedback())
+        raise WeakPassphrase(
+            f"passphrase refused: {strength.describe()}; needs {bar.describe()}",
+            hint=(
+                (feedback + " " if feedback else "")
+                + "Use five or more random words (diceware) or a password manager's "
+                "generator; see docs/developer-keys.md."
+            ),
+        )
 
 
 def format_duration(seconds: float) -> str:

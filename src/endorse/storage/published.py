@@ -7,17 +7,18 @@ exactly when the metadata that signs it is published, never before or after.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
 from typing import TypeVar, cast
 
-from tuf.api.metadata import Metadata, Snapshot, TargetFile, Targets, Timestamp
+from tuf.api.metadata import Metadata, Root, Snapshot, TargetFile, Targets, Timestamp
 
 from endorse.errors import NotFound
 from endorse.metadata.layout import bin_for
 from endorse.metadata.roles import SNAPSHOT, UNCLAIMED
-from endorse.metadata.storage_keys import TIMESTAMP_KEY, metadata_key
+from endorse.metadata.storage_keys import ROOT_KEY, TIMESTAMP_KEY, metadata_key
 from endorse.storage.blobs import BlobStore
 
 T = TypeVar("T", Targets, Snapshot)
@@ -50,8 +51,16 @@ class PublishedMetadata:
             return self._timestamp
 
     def is_initialised(self) -> bool:
-        """Whether any timestamp has been published."""
+        """Whether any timestamp has been published (the last step of initialisation)."""
         return self.store.exists(TIMESTAMP_KEY)
+
+    def root(self) -> Metadata[Root]:
+        """The newest root (``metadata/root.json``)."""
+        return Metadata[Root].from_bytes(self.store.get(ROOT_KEY))
+
+    def root_sha256(self) -> str:
+        """SHA-256 of the newest root, to check a client's root out of band."""
+        return hashlib.sha256(self.store.get(ROOT_KEY)).hexdigest()
 
     def snapshot(self) -> Metadata[Snapshot]:
         """The snapshot the newest timestamp names."""

@@ -1,153 +1,137 @@
-"""The JSON API behind the developer commands (PEP 480): keys, claims, signed releases.
+"""The developer API (PEP 480): keys, claims, signed releases. Endpoints: ``api/openapi.py``.
 
-::
-
-    GET  /api/v1/projects/{name}                         files and claim (keys, threshold, version)
-    POST /api/v1/keys                                    register a machine key
-    POST /api/v1/keys/{keyid}/revoke                     revoke one of your keys
-    POST /api/v1/projects/{name}/claim                   claim a project (owners)
-    POST /api/v1/projects/{name}/releases                a signed release (multipart)
-    GET  /api/v1/projects/{name}/pending                 releases waiting for co-signatures
-    POST /api/v1/projects/{name}/pending/{id}/signatures add co-signatures
+Each handler parses its body into the typed request of :mod:`endorse.api.models`
+(a malformed, wrong-typed or out-of-range body is a 400 naming the field),
+calls the index, and answers with the typed response built here.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from packaging.utils import canonicalize_name
-from securesystemslib.signer import Signature
-from sqlalchemy import select
+from securesystemslib.signer import Key, Signature
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from endorse.errors import EndorseError, NotFound, UploadRejected
+from endorse.api.models import (
+    ClaimDetails,
+    ClaimRequest,
+    CosignRequest,
+    FileDetails,
+    KeyRegistrationRequest,
+    KeyRegistrationResponse,
+    KeyRevocationResponse,
+    PendingReleasesResponse,
+    ProjectResponse,
+    PublicKey,
+    ReleaseResponse,
+    SignatureBody,
+    parse,
+)
+from endorse.errors import InvalidRequest, NotFound, TooLarge, UploadRejected
 from endorse.index.accounts import Identity
-from endorse.index.claims import claim_info, claim_project, parse_key, register_key, revoke_key
-from endorse.index.releases import Releases
+from endorse.index.claims import ClaimInfo, parse_key
+from endorse.index.projects import ProjectFile
+from endorse.index.releases import MAX_RELEASE_FILES, ReleaseOutcome
 from endorse.metadata.paths import project_prefix
 from endorse.services.index import Services
-from endorse.storage.db import File, Project
+from endorse.states import ReleaseState
 from endorse.web.auth import authenticate
-from endorse.web.upload import limited_receive
+from endorse.web.upload import limited_receive, spool
 
-#: A release may carry this many files at most.
-MAX_RELEASE_FILES = 100
+__all__ = ["DeveloperApi"]
+
 #: A release's whole body may be this many times the file size limit.
 RELEASE_SIZE_FACTOR = 4
 MAX_METADATA_BYTES = 10 * 1024 * 1024
+#: A JSON body (keys, claims, co-signatures) is small.
+MAX_JSON_BODY = 1024 * 1024
+#: Largest database id; bigger ones name nothing.
+_MAX_ID = 2**63 - 1
 
 
 class DeveloperApi:
     """Handlers of ``/api/v1``."""
 
-    def __init__(self, services: Services, on_accept: Any) -> None:
+    def __init__(self, services: Services, wake: Callable[[], None]) -> None:
         self.services = services
-        self.releases = Releases(services.db, services.store)
-        self.on_accept = on_accept
+        #: Tells the publisher there is something to publish.
+        self.wake = wake
 
     async def _identity(self, request: Request) -> Identity:
         return await run_in_threadpool(authenticate, request, self.services.accounts)
 
-    async def _json(self, request: Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError as e:
-            raise UploadRejected(f"the request body is not JSON: {e}") from e
-        if not isinstance(body, dict):
-            raise UploadRejected("the request body must be a JSON object")
-        return body
+    async def _body(self, request: Request) -> bytes:
+        request = Request(request.scope, limited_receive(request.receive, MAX_JSON_BODY))
+        return await request.body()
 
     async def project(self, request: Request) -> Response:
         """A project's files and claim, for building the next signed version."""
         name = canonicalize_name(request.path_params["project"])
-        return JSONResponse(await run_in_threadpool(self._project_json, name))
+        return JSONResponse(await run_in_threadpool(self._project_response, name))
 
-    def _project_json(self, name: str) -> dict[str, Any]:
-        with self.services.db.read_session() as session:
-            proj = session.scalar(select(Project).where(Project.name == name))
-            if proj is None:
-                raise NotFound(f"no project {name!r}")
-            info = claim_info(session, proj)
-            files = session.scalars(
-                select(File).where(File.project_id == proj.id, File.removed.is_(False))
-            ).all()
-            return {
-                "name": proj.name,
-                "prefix": project_prefix(proj.name),  # type: ignore[arg-type]
-                "claim": info.to_json() if info else None,
-                "files": [
-                    {
-                        "filename": f.filename,
-                        "version": f.version,
-                        "size": f.size,
-                        "sha256": f.sha256,
-                        "core_metadata_sha256": f.core_metadata_sha256,
-                        "core_metadata_size": f.core_metadata_size,
-                        "trust_level": f.trust_level,
-                        "yanked": f.yanked_reason or True if f.yanked else False,
-                    }
-                    for f in files
-                ],
-            }
+    def _project_response(self, name: str) -> ProjectResponse:
+        project = self.services.projects.files(name)
+        info = self.services.claims.info(project.name)
+        return {
+            "name": project.name,
+            "prefix": project_prefix(project.name),
+            "claim": _claim_details(info) if info else None,
+            "files": [_file_details(f) for f in reversed(project.files)],
+        }
 
     async def register_key(self, request: Request) -> Response:
         """Register a machine key (further keys need a signature by an existing one)."""
         identity = await self._identity(request)
-        body = await self._json(request)
-        key = parse_key(body.get("key"))
-        signature = None
-        statement = body.get("statement")
-        try:
-            if body.get("signature"):
-                signature = Signature.from_dict(dict(body["signature"]))
-        except (KeyError, TypeError, ValueError) as e:
-            raise UploadRejected(f"malformed signature: {e}") from e
-        if statement is not None and not isinstance(statement, dict):
-            raise UploadRejected("the add-key statement must be a JSON object")
+        body = parse(KeyRegistrationRequest, await self._body(request))
+        key = parse_key(body["key"])
+        raw_signature = body.get("signature")
+        signature = _signature(raw_signature) if raw_signature else None
         keyid = await run_in_threadpool(
-            lambda: register_key(
-                self.services.db,
+            lambda: self.services.claims.register_key(
                 identity,
                 key,
-                label=str(body.get("label", "")),
-                statement=statement,
+                label=body.get("label", ""),
+                statement=body.get("statement"),
                 signature=signature,
             )
         )
-        self.on_accept()
-        return JSONResponse({"keyid": keyid}, status_code=201)
+        self.wake()
+        response: KeyRegistrationResponse = {"keyid": keyid}
+        return JSONResponse(response, status_code=201)
 
     async def revoke_key(self, request: Request) -> Response:
         """Revoke one of the caller's keys (a lost or retired machine)."""
         identity = await self._identity(request)
         keyid = request.path_params["keyid"]
         projects = await run_in_threadpool(
-            lambda: revoke_key(self.services.db, keyid, identity=identity)
+            lambda: self.services.claims.revoke_key(keyid, identity=identity)
         )
-        self.on_accept()
-        return JSONResponse({"revoked": keyid, "projects": projects})
+        self.wake()
+        response: KeyRevocationResponse = {"revoked": keyid, "projects": list(projects)}
+        return JSONResponse(response)
 
     async def claim(self, request: Request) -> Response:
         """Claim a project: its maintainers' keys will sign its files."""
         identity = await self._identity(request)
-        body = await self._json(request)
-        name = request.path_params["project"]
-        maintainers = [str(m) for m in body.get("maintainers", [])]
-        threshold = int(body.get("threshold", 1))
+        body = parse(ClaimRequest, await self._body(request))
+        name = canonicalize_name(request.path_params["project"])
         await run_in_threadpool(
-            lambda: claim_project(
-                self.services.db, identity, name, maintainers=maintainers, threshold=threshold
+            lambda: self.services.claims.claim_project(
+                identity,
+                name,
+                maintainers=body.get("maintainers", []),
+                threshold=body.get("threshold", 1),
             )
         )
-        return JSONResponse(await run_in_threadpool(self._project_json, canonicalize_name(name)))
+        return JSONResponse(await run_in_threadpool(self._project_response, name))
 
     async def release(self, request: Request) -> Response:
         """A signed release: ``metadata`` (the signed role) and ``content`` file parts."""
@@ -155,9 +139,10 @@ class DeveloperApi:
         limit = self.services.settings.max_upload_bytes
         body_limit = limit * RELEASE_SIZE_FACTOR
         declared = request.headers.get("content-length", "")
+        too_large = TooLarge(f"Release too large: the limit is {body_limit} bytes.")
         if declared.isdigit() and int(declared) > body_limit:
-            raise UploadRejected(f"Release too large: the limit is {body_limit} bytes.", status=413)
-        request = Request(request.scope, limited_receive(request.receive, body_limit))
+            raise too_large
+        request = Request(request.scope, limited_receive(request.receive, body_limit, too_large))
         try:
             form = await request.form(max_files=MAX_RELEASE_FILES + 1, max_part_size=1 << 20)
         except MultiPartException as e:
@@ -168,60 +153,98 @@ class DeveloperApi:
                 raise UploadRejected("the release has no 'metadata' part (the signed role)")
             raw = await metadata.read(MAX_METADATA_BYTES + 1)
             if len(raw) > MAX_METADATA_BYTES:
-                raise UploadRejected("the signed metadata is larger than 10 MB", status=413)
+                raise TooLarge("the signed metadata is larger than 10 MB")
             contents = [c for c in form.getlist("content") if isinstance(c, UploadFile)]
+            file_too_large = TooLarge(f"File too large: the limit is {limit} bytes.")
             with tempfile.TemporaryDirectory(dir=self.services.upload_tmp) as tmp:
                 uploads: list[tuple[str, Path]] = []
                 for i, content in enumerate(contents):
                     if not content.filename:
                         raise UploadRejected("a 'content' part has no filename")
-                    path = Path(tmp) / str(i)
-                    with path.open("wb") as out:
-                        content.file.seek(0)
-                        shutil.copyfileobj(content.file, out, 1 << 20)
-                    if path.stat().st_size > limit:
-                        raise UploadRejected(
-                            f"File too large: the limit is {limit} bytes.", status=413
-                        )
+                    path = spool(content, Path(tmp) / str(i), limit, file_too_large)
                     uploads.append((content.filename, path))
                 outcome = await run_in_threadpool(
-                    self.releases.submit, identity, request.path_params["project"], raw, uploads
+                    self.services.releases.submit,
+                    identity,
+                    request.path_params["project"],
+                    raw,
+                    uploads,
                 )
         finally:
             await form.close()
-        if outcome.state == "accepted":
-            self.on_accept()
-        return JSONResponse(
-            outcome.to_json(), status_code=201 if outcome.state == "accepted" else 202
-        )
+        return self._outcome(outcome)
 
     async def pending(self, request: Request) -> Response:
         """Releases of a project waiting for co-signatures, with their metadata."""
-        items = await run_in_threadpool(self.releases.pending, request.path_params["project"])
-        return JSONResponse(
-            {"pending": [{"id": i, "metadata": json.loads(data)} for i, data in items]}
+        items = await run_in_threadpool(
+            self.services.releases.pending, request.path_params["project"]
         )
+        response: PendingReleasesResponse = {
+            "pending": [{"id": i, "metadata": json.loads(data)} for i, data in items]
+        }
+        return JSONResponse(response)
 
     async def cosign(self, request: Request) -> Response:
         """Add maintainers' signatures to a pending release."""
         identity = await self._identity(request)
-        body = await self._json(request)
-        try:
-            signatures = [Signature.from_dict(dict(s)) for s in body.get("signatures", [])]
-        except (KeyError, TypeError, ValueError) as e:
-            raise UploadRejected(f"malformed signature: {e}") from e
+        body = parse(CosignRequest, await self._body(request))
+        pending_id = int(request.path_params["pending_id"])
+        if pending_id > _MAX_ID:
+            raise NotFound(f"no pending release {pending_id}")
+        signatures = [_signature(s) for s in body["signatures"]]
         outcome = await run_in_threadpool(
-            self.releases.add_signatures,
+            self.services.releases.add_signatures,
             identity,
             request.path_params["project"],
-            int(request.path_params["pending_id"]),
+            pending_id,
             signatures,
         )
-        if outcome.state == "accepted":
-            self.on_accept()
-        return JSONResponse(
-            outcome.to_json(), status_code=201 if outcome.state == "accepted" else 202
-        )
+        return self._outcome(outcome)
+
+    def _outcome(self, outcome: ReleaseOutcome) -> Response:
+        accepted = outcome.state is ReleaseState.ACCEPTED
+        if accepted:
+            self.wake()
+        response: ReleaseResponse = {
+            "state": outcome.state,
+            "version": outcome.version,
+            "signed_by": outcome.signed_by,
+            "threshold": outcome.threshold,
+            "pending_id": outcome.pending_id,
+            "files": outcome.files,
+        }
+        return JSONResponse(response, status_code=201 if accepted else 202)
 
 
-__all__ = ["DeveloperApi", "EndorseError"]
+def _signature(raw: SignatureBody) -> Signature:
+    try:
+        return Signature.from_dict({"keyid": raw["keyid"], "sig": raw["sig"]})
+    except (KeyError, TypeError, ValueError) as e:
+        raise InvalidRequest(f"malformed signature: {e}") from e
+
+
+def _public_key(key: Key) -> PublicKey:
+    return {"keyid": key.keyid, "key": key.to_dict()}
+
+
+def _claim_details(info: ClaimInfo) -> ClaimDetails:
+    return {
+        "state": info.state,
+        "role": info.role,
+        "version": info.version,
+        "threshold": info.threshold,
+        "maintainers": {m: [_public_key(k) for k in keys] for m, keys in info.maintainers.items()},
+    }
+
+
+def _file_details(f: ProjectFile) -> FileDetails:
+    return {
+        "filename": f.filename,
+        "version": f.version,
+        "size": f.size,
+        "sha256": f.sha256,
+        "core_metadata_sha256": f.core_metadata_sha256,
+        "core_metadata_size": f.core_metadata_size,
+        "trust_level": int(f.trust_level),
+        "yanked": (f.yanked_reason or True) if f.yanked else False,
+    }

@@ -1,18 +1,25 @@
-"""``create_app(services)``: the ASGI application of ``endorse serve``."""
+"""``create_app(services)``: the ASGI application of ``endorse serve``.
+
+The app never signs and never imports the publisher: whoever runs it (``endorse
+serve``) may hand it a :class:`Publication`, which the app starts and stops
+with its lifespan and wakes when an upload is accepted.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from endorse.api.openapi import ENDPOINTS, OPENAPI_PATH, openapi_document
 from endorse.errors import EndorseError
-from endorse.publisher.process import PublisherProcess
 from endorse.services.index import Services
 from endorse.web.api import DeveloperApi
 from endorse.web.errors import handle_endorse_error
@@ -24,30 +31,48 @@ from endorse.web.upload import UploadEndpoint
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["Publication", "create_app"]
 
-def create_app(services: Services) -> Starlette:
-    """Build the app; when configured, its lifespan runs the publisher process."""
+
+class Publication(Protocol):
+    """What the web face knows of the publisher: it starts, is woken, and stops."""
+
+    def start(self, on_batch: Callable[[], None]) -> None:
+        """Start publishing; call ``on_batch`` (from any thread) after each batch."""
+        ...
+
+    def wake(self) -> None:
+        """Something was accepted: publish soon."""
+        ...
+
+    def stop(self) -> None:
+        """Finish the batch under way and stop (blocking)."""
+        ...
+
+
+def create_app(services: Services, publication: Publication | None = None) -> Starlette:
+    """Build the app; with a ``publication``, its lifespan runs the publisher."""
     notifier = PublishNotifier()
-    wake = threading.Event()
+    wake = publication.wake if publication is not None else _nothing
     simple = SimpleViews(services)
-    tuf = TufViews(services, simple)
+    tuf = TufViews(services)
     pages = Pages(services)
     upload = UploadEndpoint(services, notifier, wake)
-    api = DeveloperApi(services, wake.set)
+    api = DeveloperApi(services, wake)
+    openapi = openapi_document()
+
+    async def openapi_json(_request: Request) -> Response:
+        return JSONResponse(openapi)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        notifier.attach(asyncio.get_running_loop())
-        publisher = None
-        if services.settings.run_publisher:
-            publisher = PublisherProcess(
-                services.settings, wake, notifier.notify, verbose=_verbosity()
-            ).start()
+        if publication is not None:
+            publication.start(notifier.notify)
         try:
             yield
         finally:
-            if publisher is not None:
-                await asyncio.to_thread(publisher.stop)
+            if publication is not None:
+                await asyncio.to_thread(publication.stop)
 
     routes = [
         Route("/", pages.home),
@@ -60,17 +85,8 @@ def create_app(services: Services) -> Starlette:
         Route("/project/{project}/", pages.project),
         Route("/tuf/metadata/{filename}", tuf.metadata),
         Route("/tuf/targets/{path:path}", tuf.target),
-        Route("/api/v1/projects/{project}", api.project),
-        Route("/api/v1/keys", api.register_key, methods=["POST"]),
-        Route("/api/v1/keys/{keyid}/revoke", api.revoke_key, methods=["POST"]),
-        Route("/api/v1/projects/{project}/claim", api.claim, methods=["POST"]),
-        Route("/api/v1/projects/{project}/releases", api.release, methods=["POST"]),
-        Route("/api/v1/projects/{project}/pending", api.pending),
-        Route(
-            "/api/v1/projects/{project}/pending/{pending_id:int}/signatures",
-            api.cosign,
-            methods=["POST"],
-        ),
+        Route(OPENAPI_PATH, openapi_json),
+        *_api_routes(api),
     ]
     return Starlette(
         routes=routes,
@@ -79,7 +95,17 @@ def create_app(services: Services) -> Starlette:
     )
 
 
-def _verbosity() -> int:
-    """The ``-v`` count the server runs with, for its publisher process."""
-    level = logging.getLogger("endorse").getEffectiveLevel()
-    return 2 if level <= logging.DEBUG else 0
+def _api_routes(api: DeveloperApi) -> list[Route]:
+    """One route per endpoint of ``api/openapi.py``, to the handler it names."""
+    routes = []
+    for endpoint in ENDPOINTS:
+        path = endpoint.path
+        for name in endpoint.integer_parameters:
+            path = path.replace(f"{{{name}}}", f"{{{name}:int}}")
+        handler: Callable[[Request], Any] = getattr(api, endpoint.operation)
+        routes.append(Route(path, handler, methods=[endpoint.method]))
+    return routes
+
+
+def _nothing() -> None:
+    pass

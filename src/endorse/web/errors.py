@@ -1,4 +1,11 @@
-"""EndorseError -> HTTP, in one place."""
+"""EndorseError -> HTTP, in one place: the status its class names, the message in the body.
+
+The body is the message and, when there is one, a ``Hint:`` line; twine shows
+it with ``--verbose``, the developer commands always (``developer/client.py``
+reads it back into the same error class, by status). A user error is a 4xx by
+construction (:class:`~endorse.errors.UserError`); anything else is the
+index's fault, a 500, and logged with its traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,41 +14,29 @@ import logging
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from endorse.errors import (
-    AuthenticationFailed,
-    EndorseError,
-    NotFound,
-    PermissionDenied,
-    UploadRejected,
-)
+from endorse.errors import AuthenticationFailed, EndorseError, UserError
 
 logger = logging.getLogger(__name__)
 
-
-def status_for(error: EndorseError) -> int:
-    """The HTTP status of an error."""
-    if isinstance(error, UploadRejected):
-        return error.status
-    if isinstance(error, AuthenticationFailed):
-        return 401
-    if isinstance(error, PermissionDenied):
-        return 403
-    if isinstance(error, NotFound):
-        return 404
-    return 500
+__all__ = ["error_response", "handle_endorse_error"]
 
 
 def error_response(error: EndorseError) -> Response:
     """A plain-text answer that upload clients such as twine show to the user."""
-    status = status_for(error)
     text = error.message if not error.hint else f"{error.message}\nHint: {error.hint}"
-    headers = {"WWW-Authenticate": 'Basic realm="endorse"'} if status == 401 else None
-    return PlainTextResponse(text + "\n", status_code=status, headers=headers)
+    headers = (
+        {"WWW-Authenticate": 'Basic realm="endorse"'}
+        if isinstance(error, AuthenticationFailed)
+        else None
+    )
+    return PlainTextResponse(text + "\n", status_code=error.status, headers=headers)
 
 
 async def handle_endorse_error(_request: Request, exc: Exception) -> Response:
     """Starlette exception handler for EndorseError."""
     assert isinstance(exc, EndorseError)  # noqa: S101 - registered for this type only
-    if status_for(exc) >= 500:
+    if isinstance(exc, UserError):
+        logger.info("refused: %s", exc.message)
+    else:
         logger.error("request failed: %s", exc.message, exc_info=exc)
     return error_response(exc)

@@ -7,16 +7,11 @@ import contextlib
 
 
 class PublishNotifier:
-    """Bridges the publisher thread to the event loop that serves requests."""
+    """Bridges the publisher (another thread or process) to the event loop serving requests."""
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
-
-    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Bind to the serving loop (called from the app's lifespan)."""
-        self._loop = loop
-        self._event = asyncio.Event()
 
     def notify(self) -> None:
         """Called from any thread after a batch is published."""
@@ -30,9 +25,11 @@ class PublishNotifier:
 
     async def wait(self, timeout: float) -> None:
         """Return after the next batch, or after ``timeout`` seconds."""
+        if self._loop is None:
+            # The first waiter binds the notifier to the loop that serves requests.
+            self._loop = asyncio.get_running_loop()
+            self._event = asyncio.Event()
         event = self._event
-        if event is None:
-            await asyncio.sleep(timeout)
-            return
+        assert event is not None  # noqa: S101 - set with the loop just above
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from html import escape
 
 from packaging.utils import canonicalize_name
-from packaging.version import Version
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from endorse import __version__
-from endorse.metadata.storage_keys import ROOT_KEY
-from endorse.metadata.trust import TrustLevel
+from endorse.errors import NotFound
 from endorse.services.index import Services
-from endorse.storage.db import File, Project
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
@@ -58,12 +53,13 @@ class Pages:
         name = canonicalize_name(raw)
         if raw != name:
             return RedirectResponse(f"/project/{name}/", status_code=301)
-        rows = await run_in_threadpool(self._files, name)
-        if rows is None:
+        try:
+            project = await run_in_threadpool(self.services.projects.files, name)
+        except NotFound:
             return HTMLResponse(_page("not found", f"<p>No project {escape(name)}.</p>"), 404)
         lines = []
-        for f in rows:
-            level = TrustLevel(f.trust_level)
+        for f in project.files:
+            level = f.trust_level
             state = "yanked" if f.yanked else ("published" if f.published else "pending")
             lines.append(
                 f"<tr><td>{escape(f.version)}</td><td>{escape(f.filename)}</td>"
@@ -86,21 +82,10 @@ class Pages:
         return JSONResponse({"status": "ok", "timestamp_version": version})
 
     def _root_sha256(self) -> str | None:
-        if not self.services.settings.tuf_enabled or not self.services.store.exists(ROOT_KEY):
+        published = self.services.published
+        if not self.services.settings.tuf_enabled or not published.is_initialised():
             return None
-        return hashlib.sha256(self.services.store.get(ROOT_KEY)).hexdigest()
-
-    def _files(self, name: str) -> list[File] | None:
-        with self.services.db.read_session() as session:
-            project = session.scalar(select(Project).where(Project.name == name))
-            if project is None:
-                return None
-            files = list(
-                session.scalars(
-                    select(File).where(File.project_id == project.id, File.removed.is_(False))
-                )
-            )
-        return sorted(files, key=lambda f: (Version(f.version), f.filename), reverse=True)
+        return published.root_sha256()
 
 
 def _page(title: str, body: str) -> str:

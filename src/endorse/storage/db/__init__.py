@@ -1,6 +1,7 @@
 """The relational state: models, the connection, shared queries and the schema's migrations."""
 
-from endorse.storage.db.database import Database
+from endorse.storage.db import queries
+from endorse.storage.db.database import Database, HeldLock, RaceLost, Session
 from endorse.storage.db.models import (
     ApiToken,
     Base,
@@ -32,6 +33,7 @@ __all__ = [
     "DeveloperKey",
     "File",
     "FileRegistry",
+    "HeldLock",
     "PendingRelease",
     "Project",
     "ProjectClaim",
@@ -39,9 +41,12 @@ __all__ = [
     "ProjectRoleVersion",
     "PublishedListing",
     "QueueEntry",
+    "RaceLost",
     "RoleState",
+    "Session",
     "SigningEvent",
     "SupersededTarget",
     "User",
+    "queries",
     "utcnow",
 ]

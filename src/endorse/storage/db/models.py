@@ -8,19 +8,25 @@ records what the publisher still has to do and what it did.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
+from securesystemslib.signer import Key
 from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
+    MetaData,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from endorse.states import ClaimState, EventState, ProjectRole, ReleaseState
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -47,8 +53,31 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def state_column(enum: type[StrEnum], name: str) -> Enum:
+    """A column of one of :mod:`endorse.states`: its values as text, checked by the database."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        length=20,
+        create_constraint=True,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
 class Base(DeclarativeBase):
     """Base of every model."""
+
+    # SQLAlchemy's own index names, and names for the check constraints of
+    # revision 0002; unique and foreign keys keep the engines' own names, as
+    # the first schema (before migrations) had them.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+        }
+    )
 
 
 class User(Base):
@@ -92,7 +121,7 @@ class Project(Base):
 
 
 class ProjectMember(Base):
-    """Who may upload to a project: ``owner`` (may add members) or ``maintainer``."""
+    """Who may upload to a project, as an owner (may add members) or a maintainer."""
 
     __tablename__ = "project_members"
     __table_args__ = (UniqueConstraint("project_id", "user_id"),)
@@ -100,7 +129,7 @@ class ProjectMember(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[ProjectRole] = mapped_column(state_column(ProjectRole, "role"))
 
 
 class File(Base):
@@ -214,6 +243,10 @@ class DeveloperKey(Base):
     added: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+    def public_key(self) -> Key:
+        """The key as securesystemslib reads it."""
+        return Key.from_dict(self.keyid, dict(self.key))
+
 
 class ProjectClaim(Base):
     """A project whose files its developers sign (PEP 480)."""
@@ -222,7 +255,7 @@ class ProjectClaim(Base):
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     #: ``recently-claimed`` until a signing event moves it into ``claimed``.
-    state: Mapped[str] = mapped_column(String(20))
+    state: Mapped[ClaimState] = mapped_column(state_column(ClaimState, "state"))
     #: Distinct maintainers whose signatures a release needs.
     threshold: Mapped[int]
     claimed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -271,7 +304,9 @@ class PendingRelease(Base):
     files: Mapped[list[dict[str, object]]] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    state: Mapped[str] = mapped_column(String(20), default="pending")
+    state: Mapped[ReleaseState] = mapped_column(
+        state_column(ReleaseState, "state"), default=ReleaseState.PENDING
+    )
 
 
 class SigningEvent(Base):
@@ -286,6 +321,8 @@ class SigningEvent(Base):
     blob_key: Mapped[str] = mapped_column(String(400))
     #: What the event changes, for people: {"added": [...], "removed": [...], ...}.
     summary: Mapped[dict[str, object]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(20), default="open")
+    state: Mapped[EventState] = mapped_column(
+        state_column(EventState, "state"), default=EventState.OPEN
+    )
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,110 @@
+"""The database schema's version, and its migrations (Alembic).
+
+Every schema change ships as a revision under ``migrations/versions``. An
+empty database is created at the newest revision; a database at an older one
+is refused (:class:`~endorse.errors.SchemaOutOfDate`) until an administrator
+runs ``endorse admin migrate``, so no process writes to a schema it does not
+know. A database made before endorse had migrations holds the tables of the
+first revision and no version: migrating stamps it there first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+
+from endorse.errors import SchemaOutOfDate
+from endorse.storage.db.database import Database
+
+__all__ = [
+    "FIRST_REVISION",
+    "MIGRATE_COMMAND",
+    "Migration",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "migrate",
+    "prepare",
+]
+
+logger = logging.getLogger(__name__)
+
+FIRST_REVISION = "0001"
+MIGRATE_COMMAND = "endorse admin migrate"
+#: A table every revision has: a database with it but no version predates migrations.
+_SENTINEL_TABLE = "projects"
+_VERSION_TABLE = "alembic_version"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What :func:`migrate` did."""
+
+    #: The revision before, or None for an empty database.
+    before: str | None
+    after: str
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration for endorse's migrations (and a connection to run them on)."""
+    config = Config()
+    config.set_main_option("script_location", str(files("endorse.storage.db") / "migrations"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this endorse knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # noqa: S101 - the package ships its revisions
+    return head
+
+
+def current_revision(db: Database) -> str | None:
+    """The database's revision; the first for a database made before migrations;
+    None for an empty database."""
+    tables = db.table_names()
+    if _VERSION_TABLE in tables:
+        with db.connection() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+        if revision is not None:
+            return revision
+    return FIRST_REVISION if _SENTINEL_TABLE in tables else None
+
+
+def migrate(db: Database, revision: str = "head") -> Migration:
+    """Upgrade the database to ``revision`` (the newest by default)."""
+    before = current_revision(db)
+    made_before_migrations = before is not None and _VERSION_TABLE not in db.table_names()
+    with db.connection() as connection:
+        config = alembic_config(connection)
+        if made_before_migrations:
+            command.stamp(config, FIRST_REVISION)
+        command.upgrade(config, revision)
+    after = current_revision(db)
+    assert after is not None  # noqa: S101 - an upgrade leaves a version behind
+    if after != before:
+        logger.info("migrated the database from %s to %s", before or "empty", after)
+    return Migration(before, after)
+
+
+def prepare(db: Database) -> None:
+    """Create an empty database at the newest revision; refuse one at an older revision."""
+    current = current_revision(db)
+    if current is None:
+        migrate(db)
+        return
+    head = head_revision()
+    if current != head:
+        raise SchemaOutOfDate(
+            f"the database schema is at revision {current}; this endorse needs revision {head}",
+            hint=f"back up the database, then run `{MIGRATE_COMMAND}` (with the same settings)",
+        )
