@@ -16,6 +16,7 @@ to the other tier cannot hide in it.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -216,6 +217,29 @@ class IndexServer:
                 return
             time.sleep(0.2)
         raise TimeoutError("publish queue did not drain")
+
+
+#: The machine's PostgreSQL server (CI starts one; trust authentication, user postgres).
+POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL server, dropped afterwards."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as e:
+        if os.environ.get("ENDORSE_TEST_REQUIRE_POSTGRES"):
+            raise
+        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432 ({e})")
+    name = f"endorse_test_{secrets.token_hex(4)}"
+    admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.close()
 
 
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -25,8 +25,10 @@ from typing import Any
 
 import anyio.from_thread
 import httpx
+from anyio.from_thread import BlockingPortal
 from click.testing import CliRunner
 from sqlalchemy import text
+from starlette.applications import Starlette
 from tuf.api.exceptions import DownloadHTTPError
 from tuf.ngclient import Updater
 from tuf.ngclient.fetcher import FetcherInterface
@@ -63,15 +65,18 @@ class AppTransport(httpx.BaseTransport):
 
     The app runs on an event loop in a thread of its own (anyio's blocking
     portal), as under a server, so sync clients (ngclient, ``IndexClient``) can
-    use it. A request body keeps its chunks: a chunked upload reaches the app
-    as several messages.
+    use it; its lifespan runs as a server runs it, from the first request to
+    :meth:`shutdown`. A request body keeps its chunks: a chunked upload reaches
+    the app as several messages.
     """
 
-    def __init__(self, app: Any) -> None:
-        self._portal_context: AbstractContextManager[Any] = (
+    def __init__(self, app: Starlette) -> None:
+        self._portal_context: AbstractContextManager[BlockingPortal] = (
             anyio.from_thread.start_blocking_portal()
         )
         self._portal = self._portal_context.__enter__()
+        self._lifespan = self._portal.wrap_async_context_manager(app.router.lifespan_context(app))
+        self._lifespan.__enter__()
         self._asgi = httpx.ASGITransport(app=app)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -89,8 +94,14 @@ class AppTransport(httpx.BaseTransport):
         return httpx.Response(status, headers=headers, content=content, request=request)
 
     def close(self) -> None:
-        """Stop the app's event loop."""
-        self._portal_context.__exit__(None, None, None)
+        """A client closing: the app serves others still (see :meth:`shutdown`)."""
+
+    def shutdown(self) -> None:
+        """End the app's lifespan and stop its event loop."""
+        try:
+            self._lifespan.__exit__(None, None, None)
+        finally:
+            self._portal_context.__exit__(None, None, None)
 
 
 class AppFetcher(FetcherInterface):
@@ -166,6 +177,8 @@ class InProcessIndex:
             "bin_count": 16,
             "password_memory_kib": 256,
             "password_iterations": 1,
+            # Without an automatic publisher an upload would wait for nothing.
+            "upload_wait": 30.0 if publish else 0.0,
             **settings,
         }
         if in_memory:
@@ -183,16 +196,14 @@ class InProcessIndex:
             services.accounts.create_user("demo", "demo-password-long")
             token, root_sha256 = services.accounts.create_token("demo"), ""
         publication = SynchronousPublication(open_publisher(services), automatic=publish)
-        app = create_app(services, publication)
-        publication.start(lambda: None)
-        transport = AppTransport(app)
+        transport = AppTransport(create_app(services, publication))
         http = httpx.Client(transport=transport, base_url=URL, timeout=60)
         return cls(services, publication, transport, http, token, root_sha256)
 
     def stop(self) -> None:
         """Close the client, the app's loop and the database."""
         self.http.close()
-        self.transport.close()
+        self.transport.shutdown()
         self.services.close()
 
     @property
@@ -244,6 +255,11 @@ class InProcessIndex:
             files={"content": (path.name, path.read_bytes(), "application/octet-stream")},
             auth=auth or ("__token__", token or self.token),
         )
+
+    def restart_publisher(self) -> None:
+        """A new publisher with the keyring as it is now (``endorse serve`` started again)."""
+        self.services.published.forget_timestamp()
+        self.publication.publisher = open_publisher(self.services)
 
     def publish(self) -> int:
         """Publish what is pending now (for an index started with ``publish=False``)."""

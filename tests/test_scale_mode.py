@@ -4,8 +4,6 @@ processes and a separate publisher (DESIGN rule 6)."""
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,27 +16,6 @@ import pytest
 from endorse.metadata.paths import file_target
 from tests.conftest import ENDORSE, IndexServer, http_upload, pip_install, server_env
 from tests.packages import make_wheel
-
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh database on the machine's PostgreSQL server, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as e:
-        if os.environ.get("ENDORSE_TEST_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432 ({e})")
-    name = f"endorse_test_{secrets.token_hex(4)}"
-    admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        admin.close()
 
 
 @pytest.fixture

@@ -83,6 +83,7 @@ def test_unknown_uri_scheme_is_key_unavailable() -> None:
         load_signer(broken, lambda _: STRONG)
 
 
+@pytest.mark.subprocess  # a fresh interpreter shows what importing registers
 def test_importing_endorse_registers_no_uri_scheme() -> None:
     """Registration happens in one explicit call (signing/_register.py), never at import."""
     code = (

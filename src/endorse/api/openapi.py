@@ -129,12 +129,12 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of :data:`ENDPOINTS`."""
     models = {m for e in ENDPOINTS for m in [*e.responses.values(), e.request] if m is not None}
     named = sorted(models, key=lambda m: m.__name__)
-    schemas, definitions = TypeAdapter.json_schemas(
+    # Each model's own schema is a reference into the definitions, which are the
+    # document's components.
+    _references, definitions = TypeAdapter.json_schemas(
         [(m.__name__, "validation", adapter(m)) for m in named], ref_template=_REF
     )
     components = dict(definitions.get("$defs", {}))
-    for model in named:
-        components[model.__name__] = schemas[(model.__name__, "validation")]
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in ENDPOINTS:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)

@@ -50,6 +50,11 @@ class PublishedMetadata:
                 self._timestamp_read = now
             return self._timestamp
 
+    def forget_timestamp(self) -> None:
+        """Read ``timestamp.json`` again on the next call (a batch was just published)."""
+        with self._lock:
+            self._timestamp = None
+
     def is_initialised(self) -> bool:
         """Whether any timestamp has been published (the last step of initialisation)."""
         return self.store.exists(TIMESTAMP_KEY)

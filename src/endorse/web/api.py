@@ -154,13 +154,13 @@ class DeveloperApi:
             raw = await metadata.read(MAX_METADATA_BYTES + 1)
             if len(raw) > MAX_METADATA_BYTES:
                 raise TooLarge("the signed metadata is larger than 10 MB")
-            contents = [c for c in form.getlist("content") if isinstance(c, UploadFile)]
+            contents = form.getlist("content")
             file_too_large = TooLarge(f"File too large: the limit is {limit} bytes.")
             with tempfile.TemporaryDirectory(dir=self.services.upload_tmp) as tmp:
                 uploads: list[tuple[str, Path]] = []
                 for i, content in enumerate(contents):
-                    if not content.filename:
-                        raise UploadRejected("a 'content' part has no filename")
+                    if not isinstance(content, UploadFile) or not content.filename:
+                        raise UploadRejected("a 'content' part has no filename (it is not a file)")
                     path = spool(content, Path(tmp) / str(i), limit, file_too_large)
                     uploads.append((content.filename, path))
                 outcome = await run_in_threadpool(

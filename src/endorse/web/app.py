@@ -61,13 +61,18 @@ def create_app(services: Services, publication: Publication | None = None) -> St
     api = DeveloperApi(services, wake)
     openapi = openapi_document()
 
+    def on_batch() -> None:
+        # What a request reads next is the new batch, not a timestamp cached before it.
+        services.published.forget_timestamp()
+        notifier.notify()
+
     async def openapi_json(_request: Request) -> Response:
         return JSONResponse(openapi)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if publication is not None:
-            publication.start(notifier.notify)
+            publication.start(on_batch)
         try:
             yield
         finally:

@@ -105,6 +105,7 @@ def prepare(db: Database) -> None:
     head = head_revision()
     if current != head:
         raise SchemaOutOfDate(
-            f"the database schema is at revision {current}; this endorse needs revision {head}",
-            hint=f"back up the database, then run `{MIGRATE_COMMAND}` (with the same settings)",
+            f"the database schema is at revision {current}; this endorse needs revision "
+            f"{head}: upgrade it with `{MIGRATE_COMMAND}`",
+            hint="back up the database first, and run the command with the same settings",
         )
