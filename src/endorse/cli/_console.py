@@ -14,12 +14,10 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
-from endorse.cli._exit import ExitCode, exit_code_for
 from endorse.errors import EndorseError
 from endorse.settings import Settings
 
 __all__ = [
-    "ExitCode",
     "data_dir_option",
     "err",
     "load_settings",
@@ -54,9 +52,9 @@ def setup_logging(verbose: int, *, plain: bool = False) -> None:
     logging.getLogger("endorse").setLevel(level)
 
 
-def print_error(error: EndorseError) -> None:
+def print_error(error: EndorseError, *, refused: bool) -> None:
     """An error's message and hint on stderr: ``endorse:`` for a refusal, else ``error:``."""
-    label = "endorse" if exit_code_for(error) is ExitCode.REFUSED else "error"
+    label = "endorse" if refused else "error"
     err.print(f"[bold red]{label}:[/] {escape(error.message)}", highlight=False)
     if error.hint:
         err.print(f"[bold]hint:[/] {escape(error.hint)}", highlight=False)

@@ -1,8 +1,8 @@
 """How every command ends: its exit code, and the one place errors become them.
 
 No rich here: ``endorse install`` imports this before it starts the installer;
-the message is printed by :func:`endorse.cli._console.print_error`, imported
-only when there is an error to print.
+:func:`report` imports :func:`endorse.cli._console.print_error` only when there
+is an error to print.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 from endorse.errors import ConfigError, EndorseError, PolicyNotMet, VerificationFailed
 
-__all__ = ["ExitCode", "exit_code_for", "exit_now", "reports_errors"]
+__all__ = ["ExitCode", "exit_code_for", "exit_now", "report", "reports_errors"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -42,6 +42,13 @@ def exit_code_for(error: EndorseError) -> ExitCode:
     return ExitCode.ERROR
 
 
+def report(error: EndorseError) -> None:
+    """Print an error's message and hint (rich is imported only now)."""
+    from endorse.cli._console import print_error
+
+    print_error(error, refused=exit_code_for(error) is ExitCode.REFUSED)
+
+
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn an EndorseError into its message, hint and exit code; Ctrl-C into 130."""
 
@@ -50,9 +57,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except EndorseError as e:
-            from endorse.cli._console import print_error
-
-            print_error(e)
+            report(e)
             raise SystemExit(exit_code_for(e)) from None
         except KeyboardInterrupt:
             from endorse.cli._console import err

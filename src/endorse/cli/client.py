@@ -22,8 +22,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from endorse.cli._console import err, print_error
-from endorse.cli._exit import ExitCode, reports_errors
+from endorse.cli._console import err
+from endorse.cli._exit import ExitCode, report, reports_errors
 from endorse.cli.client_options import ClientOptions, client_options
 from endorse.client.errors import (
     NoTrustedRoot,
@@ -149,7 +149,7 @@ def proxy(opts: ClientOptions, host: str, port: int, refresh_interval: float) ->
         except (VerificationFailed, UpstreamUnavailable) as e:
             if isinstance(e, NoTrustedRoot):
                 raise
-            print_error(e)
+            report(e)
             err.print("endorse: serving refusals until the metadata verifies", highlight=False)
         for line in policy.describe():
             err.print(f"policy: {line}", highlight=False)
