@@ -70,6 +70,21 @@ class ReleaseOutcome:
     pending_id: int | None = None
     files: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of(
+        cls,
+        state: ReleaseState,
+        md: Metadata[Targets],
+        signed_by: set[str],
+        info: ClaimInfo,
+        pending_id: int | None = None,
+        files: Sequence[str] = (),
+    ) -> ReleaseOutcome:
+        """The outcome of the release ``md`` of the claim ``info``."""
+        return cls(
+            state, md.signed.version, sorted(signed_by), info.threshold, pending_id, [*files]
+        )
+
 
 @dataclass(frozen=True)
 class _Context:
@@ -134,13 +149,7 @@ class Releases:
         signed_by = self._check_signatures(md, info)
         if len(signed_by) < info.threshold:
             self.store.put(pending_release_key(info.name, pending_id), md.to_bytes())
-            return ReleaseOutcome(
-                ReleaseState.PENDING,
-                md.signed.version,
-                sorted(signed_by),
-                info.threshold,
-                pending_id,
-            )
+            return ReleaseOutcome.of(ReleaseState.PENDING, md, signed_by, info, pending_id)
         dists = [
             self._stored_distribution(info.name, str(f["filename"]), str(f["sha256"]))
             for f in files
@@ -352,14 +361,8 @@ class Releases:
             self.store.put(pending.blob_key, md.to_bytes())
             pending_id = pending.id
         logger.info("release v%d of %s waits for co-signatures", md.signed.version, info.name)
-        return ReleaseOutcome(
-            ReleaseState.PENDING,
-            md.signed.version,
-            sorted(signed_by),
-            info.threshold,
-            pending_id,
-            [d.filename for d, _ in dists],
-        )
+        files = [d.filename for d, _ in dists]
+        return ReleaseOutcome.of(ReleaseState.PENDING, md, signed_by, info, pending_id, files)
 
     def _accept(
         self,
@@ -394,14 +397,8 @@ class Releases:
         logger.info(
             "accepted signed release v%d of %s (by %s)", version, info.name, sorted(signed_by)
         )
-        return ReleaseOutcome(
-            ReleaseState.ACCEPTED,
-            version,
-            sorted(signed_by),
-            info.threshold,
-            None,
-            [d.filename for d in dists],
-        )
+        files = [d.filename for d in dists]
+        return ReleaseOutcome.of(ReleaseState.ACCEPTED, md, signed_by, info, None, files)
 
     def _stored_distribution(
         self, name: NormalizedName, filename: str, sha256: str
