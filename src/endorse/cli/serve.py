@@ -11,7 +11,7 @@ from rich.progress import Progress
 
 from endorse.cli._console import data_dir_option, err, load_settings, setup_logging
 from endorse.cli._exit import reports_errors
-from endorse.services.demo import ensure_repository
+from endorse.services.demo import DemoSetup, ensure_repository
 from endorse.services.index import Services
 from endorse.services.publishing import publish_pending, publisher_process, run_publisher
 from endorse.web import create_app
@@ -60,27 +60,51 @@ def serve(
         run_publisher=False if no_publisher else None,
     )
     services = Services.open(settings)
-    setup = None
-    if settings.tuf_enabled:
-        with Progress(console=err, transient=True) as progress:
-            task = progress.add_task("signing hashed bins", total=settings.bin_count)
-            setup = ensure_repository(
-                services, lambda done, total: progress.update(task, completed=done, total=total)
-            )
+    setup = _demo_repository(services) if settings.tuf_enabled else None
+    sock = _listen(settings.host, settings.port)
+    base = f"http://{settings.host}:{sock.getsockname()[1]}"
+    _announce(setup, base)
+    publication = (
+        publisher_process(services, verbose=2 if verbose > 1 else 0)
+        if settings.run_publisher
+        else None
+    )
+    config = uvicorn.Config(
+        create_app(services, publication),
+        log_level="warning" if verbose == 0 else "info",
+        access_log=verbose > 1,
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    services.close()
+
+
+def _demo_repository(services: Services) -> DemoSetup:
+    """The repository, created with demo keys on an empty data folder (with progress)."""
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("signing hashed bins", total=services.settings.bin_count)
+        return ensure_repository(
+            services, lambda done, total: progress.update(task, completed=done, total=total)
+        )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: a free one)."""
     # IPPROTO_TCP explicitly: asyncio turns TCP_NODELAY on only for sockets that
     # say so, and without it every request on a kept-alive connection waits ~40 ms.
     sock = socket.socket(
-        socket.AF_INET6 if ":" in settings.host else socket.AF_INET,
-        socket.SOCK_STREAM,
-        socket.IPPROTO_TCP,
+        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
     )
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host, settings.port))
+    sock.bind((host, port))
     # Listen before announcing the address: connections made before uvicorn has
     # started wait in the backlog instead of being refused.
     sock.listen(2048)
-    bound_port = sock.getsockname()[1]
-    base = f"http://{settings.host}:{bound_port}"
+    return sock
+
+
+def _announce(setup: DemoSetup | None, base: str) -> None:
+    """What a person needs: demo credentials, the root's hash, the commands, the address."""
     if setup is not None and setup.created:
         err.print(
             "[bold yellow]DEMO repository created with keys generated on this machine: "
@@ -100,19 +124,6 @@ def serve(
     click.echo(f"install with:  pip install --index-url {base}/simple/ PROJECT", err=True)
     # Tests and scripts read this line to find the port.
     print(f"endorse serving on {base}", flush=True)
-    publication = (
-        publisher_process(services, verbose=2 if verbose > 1 else 0)
-        if settings.run_publisher
-        else None
-    )
-    config = uvicorn.Config(
-        create_app(services, publication),
-        log_level="warning" if verbose == 0 else "info",
-        access_log=verbose > 1,
-        timeout_graceful_shutdown=10,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-    services.close()
 
 
 @click.command()

@@ -30,7 +30,15 @@ from tuf.api.metadata import Metadata, Root, Snapshot, TargetFile, Targets
 from endorse.clock import Clock, SystemClock
 from endorse.errors import EndorseError, NotFound, PublishError
 from endorse.metadata.layout import bin_names
-from endorse.metadata.roles import RECENTLY_CLAIMED, ROOT, SNAPSHOT, TARGETS, TIMESTAMP, UNCLAIMED
+from endorse.metadata.roles import (
+    RECENTLY_CLAIMED,
+    ROOT,
+    SNAPSHOT,
+    TARGETS,
+    TIMESTAMP,
+    UNCLAIMED,
+    RoleName,
+)
 from endorse.metadata.storage_keys import metadata_key
 from endorse.publisher.bootstrap import ONLINE_KEYRING
 from endorse.publisher.keyring import ONLINE_KINDS, Keyring, generate_file_keys
@@ -72,49 +80,22 @@ def recover(
     ``requeue`` re-publishes every index-signed project from the database
     afterwards, for when the database is trusted to hold the accepted uploads.
     """
-    clock = clock or SystemClock()
     known_good = _load_known_good(store, known_good_snapshot)
-
-    keys_dir = settings.keys_dir
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    old_keyring = keys_dir / ONLINE_KEYRING
-    if old_keyring.exists():
-        os.replace(old_keyring, keys_dir / f"online.compromised-{stamp}.json")
-    online = generate_file_keys(keys_dir / f"online-{stamp}", ONLINE_KINDS)
-    online.save(old_keyring)
-
+    online = _new_online_keys(settings)
     keyring = Keyring({**online.entries, **offline.entries}, offline.secrets_handler)
-    repo = StoredRepository(store, keyring, settings.expiry, clock)
+    repo = StoredRepository(store, keyring, settings.expiry, clock or SystemClock())
     repo.load()
-
-    with repo.edit_root() as root:
-        _replace_role_keys(root, TIMESTAMP, online.public_keys("timestamp"))
-        _replace_role_keys(root, SNAPSHOT, online.public_keys("snapshot"))
-    with repo.edit_targets(TARGETS) as targets:
-        _replace_delegation_keys(targets, UNCLAIMED, online.public_keys("unclaimed"))
-        _replace_delegation_keys(targets, RECENTLY_CLAIMED, online.public_keys("recently_claimed"))
-    with repo.edit_targets(RECENTLY_CLAIMED) as recently_claimed:
-        if recently_claimed.delegations is not None:
-            recently_claimed.delegations.roles = {}
-            recently_claimed.delegations.keys = {}
+    _delegate_to_new_online_keys(repo, online)
     report = RecoveryReport(root_version=0, timestamp_version=0)
-    with repo.edit_targets(UNCLAIMED) as unclaimed:
-        succinct = unclaimed.delegations.succinct_roles if unclaimed.delegations else None
-        if succinct is None or unclaimed.delegations is None:
-            raise PublishError("unclaimed has no hashed bins")
-        new_bins_keys = online.public_keys("bins")
-        succinct.keyids = [k.keyid for k in new_bins_keys]
-        unclaimed.delegations.keys = {k.keyid: k for k in new_bins_keys}
-        names = bin_names(unclaimed)
-    for name in names:
+    for name in _rekey_bins(repo, online):
         good = _known_good_role(store, known_good, name)
         with repo.edit_targets(name) as current:
             _diff(report, current.targets, good.targets)
             current.targets = dict(good.targets)
     repo.do_snapshot(force=True)
     repo.do_timestamp(force=True)
-    report.root_version = repo.open(ROOT).signed.version
-    report.timestamp_version = repo.open(TIMESTAMP).signed.version
+    report.root_version = repo.read(ROOT).signed.version
+    report.timestamp_version = repo.read(TIMESTAMP).signed.version
     with db.session() as session:
         # Claims that only an online key delegated are void: their maintainers claim again.
         report.wiped_claims = queries.void_unprotected_claims(session)
@@ -129,6 +110,45 @@ def recover(
         len(report.added) + len(report.changed) + len(report.removed),
     )
     return report
+
+
+def _new_online_keys(settings: Settings) -> Keyring:
+    """New online key files; the stolen keyring is kept aside as ``online.compromised-*``."""
+    keys_dir = settings.keys_dir
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    keyring_path = keys_dir / ONLINE_KEYRING
+    if keyring_path.exists():
+        os.replace(keyring_path, keys_dir / f"online.compromised-{stamp}.json")
+    online = generate_file_keys(keys_dir / f"online-{stamp}", ONLINE_KINDS)
+    online.save(keyring_path)
+    return online
+
+
+def _delegate_to_new_online_keys(repo: StoredRepository, online: Keyring) -> None:
+    """Root names the new timestamp and snapshot keys, targets the new unclaimed and
+    recently-claimed keys (both signed offline); recently-claimed starts empty."""
+    with repo.edit_root() as root:
+        _replace_role_keys(root, TIMESTAMP, online.public_keys("timestamp"))
+        _replace_role_keys(root, SNAPSHOT, online.public_keys("snapshot"))
+    with repo.edit_targets(TARGETS) as targets:
+        _replace_delegation_keys(targets, UNCLAIMED, online.public_keys("unclaimed"))
+        _replace_delegation_keys(targets, RECENTLY_CLAIMED, online.public_keys("recently_claimed"))
+    with repo.edit_targets(RECENTLY_CLAIMED) as recently_claimed:
+        if recently_claimed.delegations is not None:
+            recently_claimed.delegations.roles = {}
+            recently_claimed.delegations.keys = {}
+
+
+def _rekey_bins(repo: StoredRepository, online: Keyring) -> list[RoleName]:
+    """``unclaimed`` delegates its bins to the new bins key; returns every bin's name."""
+    with repo.edit_targets(UNCLAIMED) as unclaimed:
+        succinct = unclaimed.delegations.succinct_roles if unclaimed.delegations else None
+        if succinct is None or unclaimed.delegations is None:
+            raise PublishError("unclaimed has no hashed bins")
+        new_bins_keys = online.public_keys("bins")
+        succinct.keyids = [k.keyid for k in new_bins_keys]
+        unclaimed.delegations.keys = {k.keyid: k for k in new_bins_keys}
+        return bin_names(unclaimed)
 
 
 def _load_known_good(store: BlobStore, version: int) -> Snapshot:
