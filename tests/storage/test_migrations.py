@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from securesystemslib.signer import CryptoSigner
 from sqlalchemy import text
@@ -29,6 +30,7 @@ from endorse.storage import InMemoryBlobStore
 from endorse.storage.db import Base, Database
 from endorse.storage.db.schema import (
     FIRST_REVISION,
+    HEAD_REVISION,
     alembic_config,
     current_revision,
     head_revision,
@@ -152,6 +154,11 @@ def test_a_database_made_before_migrations_is_stamped_then_upgraded(tmp_path: Pa
         prepare(db)  # current now: no refusal
     finally:
         db.dispose()
+
+
+def test_the_newest_revision_is_the_one_endorse_expects() -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head == HEAD_REVISION == head_revision()
 
 
 def test_an_empty_database_is_created_at_the_newest_revision() -> None:

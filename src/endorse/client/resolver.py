@@ -401,8 +401,7 @@ class IndexSession:
         if MAINTAINERS_FIELD not in delegation.unrecognized_fields:
             n = delegation.threshold
             return f"{n} of its developers' keys" if n > 1 else "a developer key"
-        # Imported here: only projects whose maintainers have several keys need it,
-        # and endorse.signing costs a quarter of a second to import.
+        # Imported here: only projects whose maintainers have several keys need it.
         from endorse.metadata.maintainers import (
             InvalidMaintainerMap,
             ThresholdNotMet,
