@@ -956,19 +956,25 @@ def _far_over(_folder: Path) -> tuple[str, bytes]:
     return "big_project-1.0-py3-none-any.whl", os.urandom(SIZE_LIMIT + FORM_OVERHEAD + 100_000)
 
 
-@pytest.fixture(params=["in-process", pytest.param("endorse-serve", marks=pytest.mark.subprocess)])
+@pytest.fixture(
+    scope="module",
+    params=["in-process", pytest.param("endorse-serve", marks=pytest.mark.subprocess)],
+)
 def limited_index(
-    request: pytest.FixtureRequest, fresh_index: Callable[..., InProcessIndex]
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     """An index with a small upload limit, in this process and as a real ``endorse serve``
-    (whose server may close the connection while a client still sends)."""
+    (whose server may close the connection while a client still sends); shared by the
+    size-limit cases, which store nothing."""
+    folder = tmp_path_factory.mktemp(f"limited-{request.param}")
+    server: Served
     if request.param == "in-process":
-        yield fresh_index(max_upload_bytes=SIZE_LIMIT)
-        return
-    folder = request.getfixturevalue("tmp_path") / "served"
-    server = IndexServer(folder, server_env({"ENDORSE_MAX_UPLOAD_BYTES": str(SIZE_LIMIT)}))
+        server = InProcessIndex.start(folder / "index", max_upload_bytes=SIZE_LIMIT)
+    else:
+        env = server_env({"ENDORSE_MAX_UPLOAD_BYTES": str(SIZE_LIMIT)})
+        server = IndexServer(folder / "index", env).start()
     try:
-        yield server.start()
+        yield server
     finally:
         server.stop()
 
