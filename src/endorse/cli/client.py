@@ -84,6 +84,13 @@ def refresh(index: VerifiedIndex) -> None:
         f"{status['snapshot']['version']} ({escape(index.root_source)})",
         highlight=False,
     )
+    if session.offline:
+        err.print(
+            f"[bold yellow]endorse: the upstream cannot be reached[/] "
+            f"({escape(session.offline_reason)}): installing what was verified earlier, which "
+            f"stays valid until {status['timestamp']['expires']}; newer releases are not seen",
+            highlight=False,
+        )
 
 
 # -- trust table ---------------------------------------------------------------

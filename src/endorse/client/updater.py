@@ -33,13 +33,15 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from tuf.api import exceptions as tuf_errors
-from tuf.api.metadata import Metadata, Root, Signed, Targets
+from tuf.api.metadata import Metadata, Root
 from tuf.ngclient import Updater, UpdaterConfig
 from tuf.ngclient.fetcher import FetcherInterface
 from tuf.ngclient.urllib3_fetcher import Urllib3Fetcher
 
 from endorse import __version__
+from endorse.client.delegations import RoleWithTwoParents
 from endorse.client.errors import NoTrustedRoot, UpstreamUnavailable, VerificationFailed
+from endorse.client.view import RepositoryView
 
 __all__ = [
     "DEFAULT_CACHE_DIR",
@@ -50,8 +52,10 @@ __all__ = [
     "Upstream",
     "describe_tuf_error",
     "initial_root",
+    "is_unreachable",
     "open_updater",
-    "trusted_signed",
+    "open_view",
+    "updater_config",
 ]
 
 logger = logging.getLogger(__name__)
@@ -308,6 +312,11 @@ def initial_root(
     )
 
 
+def updater_config() -> UpdaterConfig:
+    """ngclient's defaults (length limits, 32 delegations per lookup), with our user agent."""
+    return UpdaterConfig(app_user_agent=USER_AGENT)
+
+
 def open_updater(
     upstream: Upstream,
     cache: ClientCache,
@@ -322,7 +331,7 @@ def open_updater(
             target_dir=str(cache.targets_dir),
             target_base_url=upstream.targets_url,
             fetcher=fetcher,
-            config=UpdaterConfig(app_user_agent=USER_AGENT),
+            config=updater_config(),
             bootstrap=bootstrap,
         )
     except OSError as e:
@@ -337,28 +346,45 @@ def open_updater(
         ) from e
 
 
-def trusted_signed(updater: Updater, role: str) -> Signed | None:
-    """A role ngclient has verified in this Updater's lifetime, or None.
+def open_view(
+    updater: Updater, upstream: Upstream, cache: ClientCache, fetcher: FetcherInterface
+) -> RepositoryView:
+    """The lookups and downloads of a refreshed Updater made by :func:`open_updater`."""
+    return RepositoryView(
+        updater,
+        metadata_dir=cache.metadata_dir,
+        metadata_base_url=upstream.metadata_url,
+        fetcher=fetcher,
+        config=updater_config(),
+    )
 
-    ngclient keeps every verified role in its ``TrustedMetadataSet`` and has no
-    public accessor for a delegated one; read it there (python-tuf 7, pinned
-    below 8 in pyproject). The object is the one ngclient verified, not a copy
-    re-read from disk.
+
+#: HTTP answers that mean "the index cannot be reached" (a gateway or a CDN speaking for it).
+_UNREACHABLE_STATUSES = frozenset({502, 503, 504})
+
+
+def is_unreachable(error: tuf_errors.DownloadError) -> bool:
+    """Whether a failed download means the upstream cannot be reached at all.
+
+    No answer (connection refused, DNS, a timeout) or a gateway's "the origin is
+    unavailable" is. Any other HTTP answer is not: a reachable index or mirror
+    that answers 404 for ``timestamp.json`` is not treated as offline, or any
+    mirror could hold a returning client on its cached metadata until it
+    expires, without the client ever falling back to an honest upstream.
     """
-    trusted = updater._trusted_set
-    try:
-        return trusted[role]
-    except KeyError:
-        return None
-
-
-def trusted_targets(updater: Updater, role: str) -> Targets | None:
-    """A verified targets role, or None if ngclient has not loaded it."""
-    signed = trusted_signed(updater, role)
-    return signed if isinstance(signed, Targets) else None
+    if isinstance(error, tuf_errors.DownloadHTTPError):
+        return error.status_code in _UNREACHABLE_STATUSES
+    return not isinstance(error, tuf_errors.DownloadLengthMismatchError)
 
 
 _CHECKS: list[tuple[type[BaseException], str, str]] = [
+    (
+        RoleWithTwoParents,
+        "delegation (one role, two parents)",
+        "do not install from this upstream: its metadata delegates one role name from two "
+        "places, which is how a compromised index or mirror substitutes a developer-signed "
+        "role. Tell the index's operators (if this is a mirror, try the index itself)",
+    ),
     (
         tuf_errors.ExpiredMetadataError,
         "expiry",
