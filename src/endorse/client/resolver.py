@@ -407,19 +407,9 @@ class IndexSession:
                     core_metadata_sha256=core.hashes.get("sha256") if core else None,
                 )
             )
-        who = f"signed by {maintainers}" if maintainers else "signed by its developers' keys"
-        if source is Source.CLAIMED:
-            reason = (
-                f"developer-signed: role {role.name}, {who}, delegated by the offline-signed "
-                f"claimed role ({role.describe()}); a compromised index cannot replace it"
-            )
-        else:
-            reason = (
-                f"developer-signed: role {role.name}, {who}; recently claimed: not yet "
-                "protected against an index compromise (its delegation is signed online "
-                "until the next signing event)"
-            )
-        trust = FileTrust(TrustLevel.DEVELOPER_SIGNED, source, role.name, reason)
+        trust = FileTrust(
+            TrustLevel.DEVELOPER_SIGNED, source, role.name, f"{role.name}, {maintainers}"
+        )
         return ProjectView(name, source, role.name, tuple(files), trust, role.path)
 
     def _check_maintainers(
@@ -434,7 +424,7 @@ class IndexSession:
         """
         if MAINTAINERS_FIELD not in delegation.unrecognized_fields:
             n = delegation.threshold
-            return f"{n} of its developers' keys" if n > 1 else "a developer key"
+            return f"{n} developer keys" if n > 1 else "a developer key"
         # Imported here: only projects whose maintainers have several keys need it,
         # and endorse.signing costs a quarter of a second to import.
         from endorse.signing.maintainers import (
@@ -551,7 +541,7 @@ def maintainer_names(delegation: DelegatedRole) -> list[str]:
 
 
 def _listing_trust() -> FileTrust:
-    return FileTrust(TrustLevel.INDEX_SIGNED, Source.INDEX_SIGNED, "bin", "the project's listing")
+    return FileTrust(TrustLevel.INDEX_SIGNED, Source.INDEX_SIGNED, "bin", "the project's bin")
 
 
 def _open_if_valid(path: Path, target: TargetFile) -> IO[bytes] | None:

@@ -42,6 +42,7 @@ from endorse import __version__
 from endorse.client.delegations import RoleWithTwoParents
 from endorse.client.errors import NoTrustedRoot, UpstreamUnavailable, VerificationFailed
 from endorse.client.view import RepositoryView
+from endorse.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CACHE_DIR",
@@ -65,8 +66,12 @@ DEFAULT_CACHE_DIR = Path("~/.cache/endorse")
 #: python-tuf's own limit for a root file; a bootstrap root is read with it too.
 ROOT_MAX_LENGTH = UpdaterConfig().root_max_length
 USER_AGENT = f"endorse/{__version__}"
+#: Connections kept open to the upstream: about what an installer runs in parallel.
+UPSTREAM_CONNECTIONS = 16
 
 _SIMPLE_SUFFIX = re.compile(r"/simple/?$")
+_UPLOAD_SUFFIX = re.compile(r"/legacy/?$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _VERSIONED = re.compile(r"^(\d+)\.(.+)\.json$")
 
 
@@ -80,6 +85,11 @@ class Upstream:
     def parse(cls, url: str) -> Upstream:
         """Accept the index's base URL or its ``/simple/`` URL."""
         base = _SIMPLE_SUFFIX.sub("", url.strip()).rstrip("/")
+        if _UPLOAD_SUFFIX.search(base):
+            raise ConfigError(
+                f"{url!r} is the index's upload URL (what twine posts to), not the index",
+                hint=f"pass the index's base URL: --index {_UPLOAD_SUFFIX.sub('', base)}",
+            )
         if not base.startswith(("http://", "https://")):
             raise VerificationFailed(
                 f"{url!r} is not an http(s) URL",
@@ -163,6 +173,11 @@ class CountingFetcher(Urllib3Fetcher):
 
     def __init__(self, upstream: Upstream) -> None:
         super().__init__(app_user_agent=USER_AGENT)
+        # urllib3 keeps one connection per host by default, and the proxy fetches for
+        # uv's parallel downloads: each surplus connection was closed with a "Connection
+        # pool is full" warning on the user's terminal. ngclient's ProxyEnvironment hands
+        # its keyword arguments to every PoolManager it makes (python-tuf 7, pinned).
+        self._proxy_env._kw_args["maxsize"] = UPSTREAM_CONNECTIONS
         self.metadata_url = upstream.metadata_url
         self.metadata_bytes = 0
         self.target_bytes = 0
@@ -265,19 +280,25 @@ def initial_root(
         return None, f"trusted root cached in {cache.metadata_dir}"
     if pin.root_sha256:
         wanted = pin.root_sha256.strip().lower()
+        if not _SHA256.fullmatch(wanted):
+            raise ConfigError(
+                f"--root-sha256 must be the 64 hex digits of a SHA-256, not {pin.root_sha256!r} "
+                f"({len(wanted)} characters)",
+                hint="copy the whole hash that `endorse serve` prints after 'root metadata:'",
+            )
         seen = []
         for name in ("root.json", "1.root.json"):
             served = _fetch_root(fetcher, upstream, name)
             if served is None:
                 continue
             digest = hashlib.sha256(served).hexdigest()
-            seen.append(f"{name} {digest[:16]}…")
+            seen.append(f"{name} {digest}")
             if digest == wanted:
                 version = _root_version(served, name)
                 return served, f"root v{version} matching the pinned sha256 {wanted[:16]}…"
         raise NoTrustedRoot(
-            f"no root metadata from {upstream.url} matches the pinned sha256 {wanted[:16]}… "
-            f"(got: {', '.join(seen) or 'nothing'})",
+            f"no root metadata from {upstream.url} matches the pinned sha256 {wanted} "
+            f"(served: {', '.join(seen) or 'nothing'})",
             check="pinned root hash",
             hint="you may not be talking to the index you think (or to a mirror of it): "
             "check the address and the hash with the index's operators",
