@@ -13,15 +13,15 @@ vouched for (the tuf-conformance case
 online key can delegate *any* name from an online role: a name that the
 offline ``claimed`` role gives a project's developers included.
 
-:class:`DelegationWalker` therefore keeps each verified role under the whole
+:class:`DelegationWalker` therefore keeps each verified role with the whole
 delegation path that led to it (``targets → claimed → p-requests``), checks
 every role against the delegation of its parent on that path (keys,
 threshold, the snapshot's version and hashes, expiry), and answers with the
 path, so that callers decide from where a target was found, never from a role
-name. And it refuses a role name reached through two different paths in one
-view of the repository (:class:`RoleWithTwoParents`): endorse never gives a
-role two parents (DESIGN rule 2), and a repository that does is either broken
-or substituting one role for another.
+name. A role name reached through a second path in one view of the
+repository is refused (:class:`RoleWithTwoParents`), so a name never stands
+for two roles: endorse never gives a role two parents (DESIGN rule 2), and a
+repository that does is either broken or substituting one role for another.
 
 Delegated metadata is cached on disk under ngclient's file names
 (``<quoted role name>.json`` in the metadata folder), but the cache is only
@@ -65,14 +65,18 @@ def describe_path(path: RolePath) -> str:
     return " → ".join(path)
 
 
+def _parent(path: RolePath) -> str:
+    return f"{path[-1]} ({describe_path(path)})" if path else "root (the top level)"
+
+
 class RoleWithTwoParents(tuf_errors.RepositoryError):
     """A role name reached through two different delegation paths."""
 
     def __init__(self, role: str, first: RolePath, second: RolePath) -> None:
         super().__init__(
-            f"role {role} is delegated by two roles: {first[-1]} ({describe_path(first)}) and "
-            f"{second[-1]} ({describe_path(second)}); one role name has one parent, and a "
-            "second parent is how a compromised index or mirror substitutes a role"
+            f"role {role} is delegated by two roles: {_parent(first)} and {_parent(second)}; "
+            "one role name has one parent, and a second parent is how a compromised index or "
+            "mirror substitutes a role"
         )
         self.role = role
         #: The delegation paths of the two parents.
@@ -185,17 +189,16 @@ class DelegationWalker:
     max_delegations: int = 32
     #: Download limit for a role whose length snapshot does not state.
     targets_max_length: int = 5_000_000
-    _verified: dict[RolePath, VerifiedRole] = field(init=False, default_factory=dict)
-    _parent_of: dict[str, RolePath] = field(init=False, default_factory=dict)
+    #: Every role verified so far, by name; a name has one delegation path per walker.
+    _verified: dict[str, VerifiedRole] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        top = VerifiedRole((Targets.type,), self.targets, None, None, None)
-        self._verified[top.path] = top
+        self._verified[Targets.type] = VerifiedRole((Targets.type,), self.targets, None, None, None)
 
     @property
     def top(self) -> VerifiedRole:
         """The top-level ``targets`` role."""
-        return self._verified[(Targets.type,)]
+        return self._verified[Targets.type]
 
     def find(self, target_path: str) -> Lookup:
         """Walk the delegations for ``target_path`` (TUF §5.6.7).
@@ -213,7 +216,7 @@ class DelegationWalker:
                 # Visited earlier in this walk and it did not list the target. Through a
                 # different parent it is a second parent: refused, not silently skipped.
                 if parent is not None:
-                    self._check_parent(name, parent.path)
+                    self._known(name, parent.path)
                 continue
             role = self.top if parent is None else self._role(name, parent)
             visited.append(name)
@@ -242,17 +245,16 @@ class DelegationWalker:
             )
         return Lookup(target_path, None, ended_by, tuple(visited))
 
-    def _check_parent(self, name: str, parent: RolePath) -> None:
-        """Refuse ``name`` through ``parent`` if it verified through another parent before."""
-        first = self._parent_of.get(name, parent)
-        if first != parent:
-            raise RoleWithTwoParents(name, first, parent)
+    def _known(self, name: str, parent: RolePath) -> VerifiedRole | None:
+        """``name`` as verified before; refused if that was through another parent."""
+        known = self._verified.get(name)
+        if known is not None and known.path[:-1] != parent:
+            raise RoleWithTwoParents(name, known.path[:-1], parent)
+        return known
 
     def _role(self, name: str, parent: VerifiedRole) -> VerifiedRole:
-        """``name`` as ``parent`` delegates it, verified once per delegation path."""
-        self._check_parent(name, parent.path)
-        path = (*parent.path, name)
-        known = self._verified.get(path)
+        """``name`` as ``parent`` delegates it, verified once."""
+        known = self._known(name, parent.path)
         if known is not None:
             return known
         meta = self.snapshot.meta.get(f"{name}.json")
@@ -272,8 +274,7 @@ class DelegationWalker:
             data = self.store.fetch(name, version, meta.length or self.targets_max_length)
             role = self._verify(data, name, parent)
             self.store.keep(name, data)
-        self._verified[path] = role
-        self._parent_of[name] = parent.path
+        self._verified[name] = role
         return role
 
     def _verify(self, data: bytes, name: str, parent: VerifiedRole) -> VerifiedRole:
