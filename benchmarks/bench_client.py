@@ -62,7 +62,7 @@ def open_app():
     index.session()
     return ProxyApp(index, log_refusals=False)
 
-result = run_install(open_app, "pip", args, stdout=sys.stderr)
+result = run_install(open_app, "pip", args, python=sys.executable, stdout=sys.stderr)
 print(json.dumps(result.to_json()))
 sys.exit(result.returncode)
 """
@@ -242,6 +242,7 @@ def main() -> None:
             elif kind.startswith("endorse"):
                 cache = scratch / "client" if cold else warm["endorse"]
                 cmd = [ENDORSE, "install", "--index", server.url, "--root", str(root), "--json",
+                       "--python", str(BIN / "python"),
                        "--cache-dir", str(cache), "--", *pip_args]  # fmt: skip
                 elapsed, out = timed(cmd, env)
                 report = json.loads(out)

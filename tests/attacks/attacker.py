@@ -29,8 +29,9 @@ from endorse.storage.local import LocalBlobStore
 class OnlineKeyAttacker:
     """Forges metadata with the stolen online keys and serves it from the index."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.store = LocalBlobStore(data_dir / "store")
+    def __init__(self, data_dir: Path, store_dir: Path | None = None) -> None:
+        """The keys of the index in ``data_dir``; its store, or the copy in ``store_dir``."""
+        self.store = LocalBlobStore(store_dir or data_dir / "store")
         self.repo = StoredRepository(
             self.store, Keyring.load(data_dir / "keys" / ONLINE_KEYRING), Expiry(), SystemClock()
         )

@@ -157,10 +157,10 @@ def proxy(
 
 
 def endorse(
-    *args: str, cache: Path, input: str | None = None, timeout: float = 300
+    *args: str, cache: Path, input: str | None = None, timeout: float = 300, columns: int = 200
 ) -> subprocess.CompletedProcess[str]:
     """Run the real ``endorse`` command with a private client cache."""
-    env = tool_env({"ENDORSE_CLIENT_CACHE": str(cache), "COLUMNS": "200"})
+    env = tool_env({"ENDORSE_CLIENT_CACHE": str(cache), "COLUMNS": str(columns)})
     return subprocess.run(
         [ENDORSE, *args], capture_output=True, text=True, env=env, input=input, timeout=timeout
     )
@@ -187,6 +187,8 @@ def endorse_install(
         "--index",
         url,
         *pinned,
+        "--python",
+        sys.executable,
         "--installer",
         installer,
         "--json",

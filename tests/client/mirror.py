@@ -30,6 +30,8 @@ from endorse.metadata.storage_keys import metadata_key
 from tests.attacks.attacker import OnlineKeyAttacker
 
 Change = Callable[[bytes], bytes]
+#: Answers a request path with bytes of the attacker's choosing, or None to pass it on.
+Responder = Callable[[str], bytes | None]
 
 
 class Mirror:
@@ -38,6 +40,8 @@ class Mirror:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self._rules: list[tuple[re.Pattern[str], Change]] = []
+        self._responders: list[Responder] = []
+        self._statuses: list[tuple[re.Pattern[str], int]] = []
         self.requests: list[str] = []
         self._http = httpx.Client(timeout=60)
         mirror = self
@@ -78,6 +82,13 @@ class Mirror:
 
     def answer(self, path: str) -> tuple[int, bytes, str]:
         """The upstream's answer, after the attacker's rules."""
+        for pattern, status in self._statuses:
+            if pattern.search(path):
+                return status, f"{status}\n".encode(), "text/plain"
+        for responder in self._responders:
+            own = responder(path)
+            if own is not None:
+                return 200, own, "application/octet-stream"
         rules = [change for pattern, change in self._rules if pattern.search(path)]
         response = self._http.get(self.upstream + path)
         body = response.content
@@ -91,6 +102,14 @@ class Mirror:
         """Rewrite every answer whose path matches ``pattern`` (a regular expression)."""
         self._rules.append((re.compile(pattern), change))
 
+    def fail(self, pattern: str, status: int) -> None:
+        """Answer paths matching ``pattern`` with an HTTP error status."""
+        self._statuses.append((re.compile(pattern), status))
+
+    def respond(self, responder: Responder) -> None:
+        """Let ``responder`` answer requests before the upstream does."""
+        self._responders.append(responder)
+
     def serve(self, pattern: str, data: bytes) -> None:
         """Answer paths matching ``pattern`` with fixed bytes (a replay)."""
         self.tamper(pattern, lambda _old: data)
@@ -98,6 +117,8 @@ class Mirror:
     def honest(self) -> None:
         """Stop attacking."""
         self._rules.clear()
+        self._responders.clear()
+        self._statuses.clear()
 
     def stop(self) -> None:
         """Go away: connections are refused from now on."""

@@ -95,3 +95,29 @@ def test_offline_from_the_cache_while_it_is_valid(world: World, tmp_path: Path) 
     assert (
         "never fetched while online" in never.stderr or "not in the verified cache" in never.stderr
     )
+
+
+@pytest.mark.parametrize("status", [404, 403, 500])
+def test_upstream_answering_an_error_for_timestamp_is_not_offline(
+    world: World, tmp_path: Path, status: int
+) -> None:
+    """A reachable mirror that withholds timestamp.json must not hold a returning
+    client on its cached metadata: only no answer at all (or a gateway's 502, 503,
+    504) means offline."""
+    mirror = Mirror(world.url)
+    try:
+        cache = tmp_path / "c"
+        ok, _ = endorse_install(mirror.url, world.root, cache, tmp_path / "t0", "gamma")
+        assert ok.returncode == 0, ok.stderr
+        mirror.fail(r"/tuf/metadata/timestamp\.json$", status)
+        result, _ = endorse_install(mirror.url, world.root, cache, tmp_path / "t1", "gamma")
+        assert result.returncode == 1 and installed(tmp_path / "t1") == {}
+        assert "OFFLINE" not in result.stderr
+        assert f"{status}" in result.stderr and "does not fall back to its cache" in result.stderr
+        mirror.honest()
+        mirror.fail(r"/tuf/metadata/timestamp\.json$", 503)
+        unavailable, _ = endorse_install(mirror.url, world.root, cache, tmp_path / "t2", "gamma")
+        assert unavailable.returncode == 0, unavailable.stderr
+        assert "OFFLINE, from the cache" in unavailable.stderr
+    finally:
+        mirror.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -255,3 +256,41 @@ def test_in_process_proxy_serves_concurrent_requests(world: World, tmp_path: Pat
             head.headers["x-endorse-trust"] == "1" and head.headers["cache-control"] == "no-store"
         )
         assert httpx.get(server.url + "/tuf/targets/../../etc/passwd").status_code == 404
+
+
+def test_uv_through_the_proxy_prints_no_connection_pool_warnings(
+    world: World, tmp_path: Path
+) -> None:
+    """uv fetches in parallel; the proxy's upstream connections must not spill
+    urllib3's "Connection pool is full, discarding connection" on the user."""
+    result, report = endorse_install(
+        world.url, world.root, tmp_path / "cache", tmp_path / "t",
+        "alpha", "beta==1.0", "gamma", "delta", "signed-pkg", "fresh-pkg", installer="uv",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert report is not None and len(report["files"]) == 6
+    assert "Connection pool is full" not in result.stderr
+
+
+def test_trust_table_fits_a_terminal_and_explains_each_kind_once(
+    world: World, tmp_path: Path
+) -> None:
+    """At 80 columns each file takes a line or two; what each kind of signature
+    protects against is said once, not on every row; a token upload is not
+    called a password upload."""
+    result = endorse(
+        "install", "--index", world.url, "--root", str(world.root), "--python", sys.executable,
+        "--", "--target", str(tmp_path / "t"), "signed-pkg", "delta==1.0", "fresh-pkg", "gamma",
+        cache=tmp_path / "c", columns=80,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    text = " ".join(result.stderr.split())
+    assert text.count("not protected against a compromised index") == 1
+    assert text.count("a compromised index cannot replace it") == 1
+    assert text.count("not yet protected against an index compromise") == 1
+    first = next(i for i, line in enumerate(lines) if "file(s) verified from" in line)
+    last = next(i for i, line in enumerate(lines) if line.startswith("  claimed:"))
+    assert last - first <= 5 + 2 * 6  # title, rules and header; six files of at most 2 lines
+    assert "unscoped token" in result.stderr and "password upload" not in text

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from endorse.client.errors import VerificationFailed
-from endorse.client.install import check_arguments, installer_command, installer_env
+from endorse.client.install import (
+    TargetEnvironment,
+    check_arguments,
+    installer_command,
+    installer_env,
+    target_environment,
+)
 from endorse.client.proxy import negotiate
 from endorse.client.trust import index_signed_trust
-from endorse.client.updater import Upstream
+from endorse.client.updater import ClientCache, CountingFetcher, RootPin, Upstream, initial_root
+from endorse.errors import ConfigError
 from endorse.metadata.trust import TrustLevel
 
 
@@ -43,7 +51,9 @@ def test_requirements_files_are_checked_too(tmp_path: Path) -> None:
 
 
 def test_installer_command_and_environment() -> None:
-    pip = installer_command("pip", "http://127.0.0.1:1/simple/", ["-r", "r.txt"])
+    here = target_environment(sys.executable)
+    pip = installer_command("pip", "http://127.0.0.1:1/simple/", ["-r", "r.txt"], here)
+    assert pip[0] == sys.executable
     assert pip[1:] == [
         "-m",
         "pip",
@@ -62,7 +72,8 @@ def test_installer_command_and_environment() -> None:
     )
     assert uv_env["UV_NO_CONFIG"] == "1" and uv_env["UV_CACHE_DIR"] == "c"
     assert "UV_INDEX_URL" not in uv_env and "UV_INDEX_PRIVATE_USERNAME" not in uv_env
-    uv = installer_command("uv", "http://127.0.0.1:1/simple/", ["a"], python="/py")
+    py = TargetEnvironment("/py", Path("/"), "--python")
+    uv = installer_command("uv", "http://127.0.0.1:1/simple/", ["a"], py)
     assert uv[1:] == [
         "pip",
         "install",
@@ -94,3 +105,28 @@ def test_a_bin_cannot_vouch_for_a_developer_signature() -> None:
     forged = index_signed_trust({"trust": 4}, "bin-1")
     assert forged.level is TrustLevel.INDEX_SIGNED and "cannot vouch" in forged.reason
     assert index_signed_trust(None, "bin-1").level is TrustLevel.INDEX_SIGNED
+
+
+def test_upload_url_and_short_root_pin_are_usage_errors(tmp_path: Path) -> None:
+    """`--index …/legacy/` says it is the upload URL; a partial `--root-sha256`
+    is refused before anything is fetched, instead of a mismatch that reads
+    like a match."""
+    with pytest.raises(ConfigError, match="is the index's upload URL") as raised:
+        Upstream.parse("http://127.0.0.1:8080/legacy/")
+    assert raised.value.hint == "pass the index's base URL: --index http://127.0.0.1:8080"
+    upstream = Upstream.parse("http://127.0.0.1:9")  # nothing listens there
+    cache = ClientCache.for_upstream(upstream, tmp_path)
+    pin = RootPin(root_sha256="25af87d2")
+    with pytest.raises(ConfigError, match=r"64 hex digits of a SHA-256, not '25af87d2' \(8 "):
+        initial_root(upstream, cache, pin, CountingFetcher(upstream))
+
+
+def test_install_help_example_pins_the_root() -> None:
+    """The example a new user copies must work on a fresh machine: with a root pin."""
+    from click.testing import CliRunner
+
+    from endorse.cli.install import install
+
+    text = CliRunner().invoke(install, ["--help"]).output
+    example = next(line for line in text.splitlines() if "endorse install --index" in line)
+    assert "--root-sha256" in example

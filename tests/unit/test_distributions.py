@@ -236,6 +236,16 @@ REFUSALS: dict[str, tuple[Make, dict[str, str], str]] = {
         {},
         "has a member that escapes its folder: '/tmp/x'",
     ),
+    "sdist-two-top-level-folders": (
+        tarred(TGZ, {**_sdist_members(), "other-2.0/PKG-INFO": b"Name: other\nVersion: 2.0\n"}),
+        {},
+        "must hold exactly one top-level folder, not 2 (hello_world-2.0, other-2.0)",
+    ),
+    "sdist-pkg-info-only-nested": (
+        tarred(TGZ, {"hello_world-2.0/src/PKG-INFO": _sdist_members()["hello_world-2.0/PKG-INFO"]}),
+        {},
+        "has no hello_world-2.0/PKG-INFO file",
+    ),
     "sdist-pkg-info-other-name": (
         tarred(TGZ, _sdist_members(meta="Name: hello-moon\nVersion: 2.0\n")),
         {},
@@ -307,3 +317,16 @@ def test_a_trailing_newline_never_gets_through(tmp_path: Path) -> None:
     filename = "hello_world-2.0.tar.gz\n"
     with pytest.raises(UploadRejected, match="Invalid filename"):
         inspect_distribution(tmp_path / "x", filename)
+
+
+@pytest.mark.parametrize(
+    "folder", ["ruamel.yaml-0.19.1", "Ruamel.Yaml-0.19.1", "./ruamel.yaml-0.19.1"]
+)
+def test_sdist_folder_may_spell_the_name_as_older_tools_did(tmp_path: Path, folder: str) -> None:
+    """ruamel_yaml-0.19.1.tar.gz on PyPI holds ruamel.yaml-0.19.1/: accepted, as PyPI does."""
+    filename = "ruamel_yaml-0.19.1.tar.gz"
+    meta = b"Metadata-Version: 2.1\nName: ruamel.yaml\nVersion: 0.19.1\n\n"
+    _tar_gz(tmp_path / filename, {f"{folder}/PKG-INFO": meta, f"{folder}/setup.py": b""})
+    checked = inspect_distribution(tmp_path / filename, filename)
+    assert checked.name == "ruamel-yaml" and str(checked.version) == "0.19.1"
+    assert checked.packagetype == "sdist"

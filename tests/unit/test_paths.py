@@ -18,6 +18,18 @@ from endorse.metadata.paths import (
     project_paths_pattern,
     project_prefix,
 )
+from endorse.metadata.roles import (
+    CLAIMED,
+    RECENTLY_CLAIMED,
+    ROOT,
+    SNAPSHOT,
+    TARGETS,
+    TIMESTAMP,
+    UNCLAIMED,
+    claimed_project_role,
+    is_bin,
+    recently_claimed_project_role,
+)
 
 NAME = NormalizedName("hello-world")
 PREFIX = hashlib.sha256(b"hello-world").hexdigest()[:4]
@@ -109,3 +121,18 @@ def test_parse_refuses_names_that_are_no_project_name(name: str) -> None:
 def test_parse_refuses_a_trailing_newline_in_the_basename() -> None:
     with pytest.raises(ValueError, match="not a target path"):
         parse_target_path(f"{PREFIX}/hello-world/x-1.0.tar.gz\n")
+
+
+def test_project_role_names_never_collide() -> None:
+    """Names chosen to collide with the layout's: a project called like a role, a
+    bin, or another project's role still gets roles of its own."""
+    hostile = ["claimed", "unclaimed", "recently-claimed", "targets", "bin-0", "bin-3fff",
+               "p-foo", "rc-foo", "foo", "c-foo", "p", "rc", "root", "snapshot"]  # fmt: skip
+    fixed = {ROOT, TIMESTAMP, SNAPSHOT, TARGETS, CLAIMED, RECENTLY_CLAIMED, UNCLAIMED}
+    roles: dict[str, str] = {}
+    for raw in hostile:
+        name = canonicalize_name(raw)
+        for role in (claimed_project_role(name), recently_claimed_project_role(name)):
+            assert role not in fixed and not is_bin(role)
+            assert roles.setdefault(role, name) == name, f"{role} names two projects"
+    assert len(roles) == 2 * len(hostile)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.console import Group
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -76,6 +77,13 @@ def refresh(index: VerifiedIndex) -> None:
         f"{status['snapshot']['version']} ({escape(index.root_source)})",
         highlight=False,
     )
+    if session.offline:
+        err.print(
+            f"[bold yellow]endorse: the upstream cannot be reached[/] "
+            f"({escape(session.offline_reason)}): installing what was verified earlier, which "
+            f"stays valid until {status['timestamp']['expires']}; newer releases are not seen",
+            highlight=False,
+        )
 
 
 # -- trust table ---------------------------------------------------------------
@@ -84,21 +92,30 @@ def refresh(index: VerifiedIndex) -> None:
 def _level_cell(verified: VerifiedTarget) -> str:
     level = int(verified.trust.level)
     style = _LEVEL_STYLE.get(level, "")
+    label = f"{level} {verified.trust.level.label}"
     if verified.trust.source is Source.RECENTLY_CLAIMED:
         style = "dark_orange"
-    return f"[{style}]{level} {verified.trust.label}[/]"
+        label += "\n(recently claimed)"
+    return f"[{style}]{label}[/]"
 
 
-def trust_table(files: Sequence[VerifiedTarget], title: str) -> Table:
-    """One row per file: project, file, level and why."""
+def trust_table(files: Sequence[VerifiedTarget], title: str) -> Group:
+    """One row per file (file, level, who signed), then what each kind of
+    signature protects against, once per kind rather than on every row."""
     table = Table(title=title, title_justify="left", show_lines=False)
-    table.add_column("project", no_wrap=True)
     table.add_column("file", overflow="fold")
     table.add_column("trust", no_wrap=True)
-    table.add_column("why", overflow="fold")
+    table.add_column("signed by", overflow="fold")
     for v in sorted(files, key=lambda f: (f.project, f.filename)):
-        table.add_row(escape(v.project), escape(v.filename), _level_cell(v), escape(v.trust.reason))
-    return table
+        signed_by = v.trust.signed_by + v.trust.note
+        table.add_row(escape(v.filename), _level_cell(v), escape(signed_by))
+    shown = {v.trust.source for v in files}
+    legend = [
+        f"  [bold]{source.value}[/]: {escape(source.meaning)}"
+        for source in (Source.CLAIMED, Source.RECENTLY_CLAIMED, Source.INDEX_SIGNED)
+        if source in shown
+    ]
+    return Group(table, *legend)
 
 
 def _print_refusals(refusals: Sequence[Refusal]) -> None:
@@ -182,6 +199,8 @@ def report_install(result: InstallResult, *, as_json: bool, unsafe: bool) -> Non
             highlight=False,
         )
     _print_refusals(result.refusals)
+    where = result.environment.describe() if result.environment else f"{result.installer}'s choice"
+    err.print(f"endorse: {result.installer} installed into {escape(where)}", highlight=False)
     if result.returncode != 0 and not result.refusals:
         err.print(
             f"{result.installer} failed (exit {result.returncode}); endorse refused nothing",

@@ -29,21 +29,33 @@ if TYPE_CHECKING:
     show_default=True,
     help="Run `pip install` or `uv pip install`.",
 )
+@click.option(
+    "--python",
+    metavar="PYTHON",
+    help="Install into this interpreter or virtual environment [default: the active "
+    "virtual environment (VIRTUAL_ENV), else python3 on PATH].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
 @click.argument("installer_args", nargs=-1, type=click.UNPROCESSED)
 @reports_errors
 def install(
-    opts: ClientOptions, installer: Installer, as_json: bool, installer_args: tuple[str, ...]
+    opts: ClientOptions,
+    installer: Installer,
+    python: str | None,
+    as_json: bool,
+    installer_args: tuple[str, ...],
 ) -> None:
     """Install with pip (or uv) from the index, only what verifies.
 
     Every argument after endorse's own options goes to the installer
-    unchanged (put `--` first if one looks like an endorse option). The
-    trust level of each file installed is printed at the end.
+    unchanged (put `--` first if one looks like an endorse option). It
+    installs where pip and uv would: into the active virtual environment,
+    else the python3 on PATH, or where --python says. The trust level of
+    each file installed is printed at the end.
 
     \b
-    Example:
-      endorse install --index https://index.example.org -r requirements.txt
+    Example (the root's sha256 is printed by `endorse serve`):
+      endorse install --index https://index.example.org --root-sha256 HEX -r requirements.txt
       endorse install --installer uv --require-developer-signed requests -- requests
     """
 
@@ -66,6 +78,7 @@ def install(
         installer,
         installer_args,
         unsafe=opts.unsafe,
+        python=python,
         stdout=sys.stderr if as_json else None,
     )
     from endorse.cli.client import report_install

@@ -1,8 +1,12 @@
 """The verifying client: unmodified pip and uv install only what verifies.
 
 It sees the index only as pip would, over HTTP, through python-tuf's
-ngclient; it never imports the index's own code (``repository``, ``storage``).
+ngclient and its own delegation walk; it never imports the index's own code
+(``repository``, ``storage``).
 
+* :mod:`endorse.client.delegations`: target lookups that verify each role along their own path
+* :mod:`endorse.client.view`: one refreshed view of any TUF repository (ngclient + the walk)
+* :mod:`endorse.client.conformance`: the TUF conformance suite's client protocol
 * :mod:`endorse.client.updater`: ngclient over a per-upstream cache, the root pin
 * :mod:`endorse.client.resolver`: a project's verified files and their trust
 * :mod:`endorse.client.policy`: the minimum trust level, for all or per project

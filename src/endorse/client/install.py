@@ -12,6 +12,12 @@ without its index variables. Arguments that would add an index, a find-links
 location or a direct URL are refused before the installer starts, in the
 command line and in every requirements file it names: they would fetch
 files the proxy never sees.
+
+The installer installs into the user's environment, chosen as pip and uv
+choose it (:func:`target_environment`): ``--python`` if given, else the
+active virtual environment (``VIRTUAL_ENV``, or a conda one), else the
+``python3`` on ``PATH`` — never the interpreter endorse itself runs in, which
+may be a pipx or server virtual environment.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from endorse.client.errors import VerificationFailed
+from endorse.errors import ConfigError
 
 if TYPE_CHECKING:
     from endorse.client.proxy import ProxyApp, Refusal
@@ -38,10 +45,12 @@ if TYPE_CHECKING:
 __all__ = [
     "InstallResult",
     "Installer",
+    "TargetEnvironment",
     "check_arguments",
     "installer_command",
     "installer_env",
     "run_install",
+    "target_environment",
 ]
 
 logger = logging.getLogger(__name__)
@@ -76,6 +85,99 @@ _UV_SOURCE_VARIABLES = (
 )
 
 
+@dataclass(frozen=True)
+class TargetEnvironment:
+    """The Python environment the installer installs into."""
+
+    #: The interpreter (pip runs as ``PYTHON -m pip``, uv gets ``--python PYTHON``).
+    python: str
+    #: The environment's folder: a virtual environment's root, or the interpreter's prefix.
+    prefix: Path
+    #: Why this one, for people ("the active virtual environment (VIRTUAL_ENV)").
+    chosen_by: str
+
+    def describe(self) -> str:
+        """``/home/a/.venv (the active virtual environment, VIRTUAL_ENV)``."""
+        return f"{self.prefix} ({self.chosen_by})"
+
+    def to_json(self) -> dict[str, str]:
+        """For ``--json`` output."""
+        return {"python": self.python, "prefix": str(self.prefix), "chosen_by": self.chosen_by}
+
+
+def _bin_dir() -> str:
+    return "Scripts" if os.name == "nt" else "bin"
+
+
+def _environment_of(python: Path, chosen_by: str) -> TargetEnvironment:
+    # A virtual environment is the folder above bin/ with a pyvenv.cfg; don't resolve
+    # symlinks first: a venv's python links to the base interpreter.
+    folder = python.parent.parent
+    prefix = folder if (folder / "pyvenv.cfg").exists() else python.resolve().parent.parent
+    return TargetEnvironment(str(python), prefix, chosen_by)
+
+
+def target_environment(
+    python: str | None, environ: Mapping[str, str] | None = None
+) -> TargetEnvironment:
+    """The environment to install into: ``--python``, else the active virtual
+    environment, else the ``python3`` (or ``python``) on ``PATH``.
+
+    ``python`` is an interpreter's path or name on ``PATH``, or a virtual
+    environment's folder. Raises ConfigError when there is no such Python.
+    """
+    env = os.environ if environ is None else environ
+    search_path = env.get("PATH")
+    if python:
+        candidate = Path(python).expanduser()
+        if candidate.is_dir():
+            candidate = candidate / _bin_dir() / "python"
+        found = str(candidate) if candidate.is_file() else shutil.which(python, path=search_path)
+        if found is None:
+            raise ConfigError(
+                f"--python {python!r} is not a Python interpreter or environment",
+                hint="pass an interpreter (e.g. --python .venv/bin/python), a virtual "
+                "environment's folder, or a name on PATH (python3.12)",
+            )
+        return _environment_of(Path(found), "--python")
+    for variable, what in (("VIRTUAL_ENV", "virtual"), ("CONDA_PREFIX", "conda")):
+        active = env.get(variable)
+        if active:
+            interpreter = Path(active) / _bin_dir() / "python"
+            if not interpreter.exists():
+                raise ConfigError(
+                    f"the active {what} environment {active!r} ({variable}) has no "
+                    f"{_bin_dir()}/python",
+                    hint="activate a working environment, or pass --python",
+                )
+            return TargetEnvironment(
+                str(interpreter), Path(active), f"the active {what} environment, {variable}"
+            )
+    for name in ("python3", "python"):
+        found = shutil.which(name, path=search_path)
+        if found is not None:
+            return _environment_of(Path(found), f"{name} on PATH")
+    raise ConfigError(
+        "no Python to install into: no active virtual environment and no python3 on PATH",
+        hint="activate a virtual environment, or pass --python /path/to/python",
+    )
+
+
+def _python_argument(installer: Installer, args: Sequence[str]) -> tuple[str | None, list[str]]:
+    """An installer's own ``--python`` (pip wants it before ``install``), taken out of ``args``."""
+    names = ("--python",) if installer == "pip" else ("--python", "-p")
+    rest: list[str] = []
+    python: str | None = None
+    tokens = iter(args)
+    for token in tokens:
+        option, eq, value = token.partition("=")
+        if option in names:
+            python = value if eq else next(tokens, None)
+            continue
+        rest.append(token)
+    return python, rest
+
+
 @dataclass
 class InstallResult:
     """What ``endorse install`` did."""
@@ -83,6 +185,8 @@ class InstallResult:
     installer: Installer
     returncode: int
     command: list[str]
+    #: Where the installer installed (None: uv chose, with ``--system``).
+    environment: TargetEnvironment | None = None
     #: The index or mirror the files came from.
     upstream: str = ""
     served: list[VerifiedTarget] = field(default_factory=list)
@@ -104,6 +208,7 @@ class InstallResult:
             "installer": self.installer,
             "upstream": self.upstream,
             "returncode": self.returncode,
+            "environment": self.environment.to_json() if self.environment else None,
             "metadata": self.status,
             "bytes": {"metadata": self.metadata_bytes, "targets": self.target_bytes},
             "seconds": round(self.seconds, 3),
@@ -192,15 +297,23 @@ def _uv_executable() -> str:
 
 
 def installer_command(
-    installer: Installer, index_url: str, args: Sequence[str], *, python: str | None = None
+    installer: Installer,
+    index_url: str,
+    args: Sequence[str],
+    environment: TargetEnvironment | None,
 ) -> list[str]:
-    """The installer's command line, with the proxy as its only index."""
-    python = python or sys.executable
+    """The installer's command line, with the proxy as its only index.
+
+    ``environment`` None is only for uv with ``--system`` among ``args``.
+    """
     if installer == "pip":
+        if environment is None:
+            raise ValueError("pip needs an environment to run in")
+        python = environment.python
         return [python, "-m", "pip", "install", "--isolated", "--index-url", index_url, *args]
     command = [_uv_executable(), "pip", "install", "--index-url", index_url]
-    if not any(a in ("--python", "-p", "--system") or a.startswith("--python=") for a in args):
-        command += ["--python", python]
+    if environment is not None:
+        command += ["--python", environment.python]
     return [*command, *args]
 
 
@@ -245,10 +358,14 @@ def run_install(
     """
     if not unsafe:
         check_arguments(args)
+    own_python, args = _python_argument(installer, args)
+    environment = None
+    if installer == "pip" or "--system" not in args or python or own_python:
+        environment = target_environment(python or own_python, environ)
     started = time.monotonic()
     listener = socket.create_server(("127.0.0.1", port))
     index_url = f"http://127.0.0.1:{listener.getsockname()[1]}/simple/"
-    command = installer_command(installer, index_url, args, python=python)
+    command = installer_command(installer, index_url, args, environment)
     logger.info("running %s", shlex.join(command))
     process = subprocess.Popen(
         command,
@@ -274,6 +391,7 @@ def run_install(
         installer=installer,
         returncode=returncode,
         command=command,
+        environment=environment,
         upstream=app.upstream.url,
         served=list(activity.served.values()),
         unverified=dict(activity.unverified),

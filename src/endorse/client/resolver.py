@@ -1,20 +1,27 @@
 """What files a project has, and how far each is trusted, from verified metadata only.
 
+Every lookup walks the delegations with
+:class:`~endorse.client.delegations.DelegationWalker`, which verifies each role
+against the delegation of its parent on that lookup's own path; what a lookup
+means is decided here, from that path (``targets → claimed → p-<name>``),
+never from a role's name.
+
 An **index-signed** project's listing is a target (``<prefix>/<name>/index.v1.json``)
-in its bin: ngclient finds it, and the client reads the verified bytes.
+in its bin under ``unclaimed``; the client reads the verified bytes.
 
 A **claimed** project has no listing target: ``claimed`` (or
 ``recently-claimed``) delegates the project's folder to a terminating project
-role that its developers sign, so ngclient's search for the listing ends in
-that role and returns nothing. By then ngclient has verified the project role
+role that its developers sign, so the search for the listing ends in that role
+and finds nothing. By then the walk has verified the project role
 (signatures of the developers' keys, version and expiry against snapshot); the
 client builds the listing from that role's targets alone (DESIGN rule 4): no
 index, mirror or network can add, alter or hide a file of it. It also counts
 the maintainers who signed, from the signed ``x-endorse-maintainers`` map, so
 that several keys of one maintainer never meet a threshold alone.
 
-Every file is looked up again through ngclient before it is served, and its
-bytes are checked against the signed length and hash.
+Every file is looked up again before it is served, that lookup must end in
+the role its project's listing came from, and its bytes are checked against
+the signed length and hash.
 """
 
 from __future__ import annotations
@@ -39,9 +46,9 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from tuf.api import exceptions as tuf_errors
-from tuf.api.metadata import DelegatedRole, Metadata, TargetFile, Targets
-from tuf.ngclient import Updater
+from tuf.api.metadata import DelegatedRole, TargetFile
 
+from endorse.client.delegations import Lookup, RolePath, VerifiedRole
 from endorse.client.errors import UpstreamUnavailable, VerificationFailed
 from endorse.client.trust import FileTrust, Source, index_signed_trust
 from endorse.client.updater import (
@@ -52,10 +59,11 @@ from endorse.client.updater import (
     Upstream,
     describe_tuf_error,
     initial_root,
+    is_unreachable,
     open_updater,
-    trusted_signed,
-    trusted_targets,
+    open_view,
 )
+from endorse.client.view import RepositoryView
 from endorse.errors import NotFound
 from endorse.metadata.delegations import MAINTAINERS_FIELD
 from endorse.metadata.paths import (
@@ -65,6 +73,7 @@ from endorse.metadata.paths import (
     listing_target,
     parse_target_path,
     project_dir,
+    project_paths_pattern,
 )
 from endorse.metadata.roles import CLAIMED, RECENTLY_CLAIMED, UNCLAIMED
 from endorse.metadata.trust import TrustLevel
@@ -114,6 +123,8 @@ class ProjectView:
     files: tuple[ListedFile, ...]
     #: Trust of every file for a developer-signed project (None: per file, from its bin).
     trust: FileTrust | None = None
+    #: The delegation path of the developer-signed role every file must come from.
+    role_path: RolePath = ()
 
     def render(self, fmt: ListingFormat) -> bytes:
         """The PEP 503 or PEP 691 page pip and uv are shown."""
@@ -191,24 +202,46 @@ def _refusal(
     )
 
 
-class IndexSession:
-    """One refreshed ngclient Updater: a single, consistent view of the index.
+def _layout_refusal(what: str, project: str, problem: str) -> VerificationFailed:
+    return VerificationFailed(
+        f"refused {what}: {problem}",
+        check="delegation",
+        project=project,
+        hint="the index's role tree breaks endorse's layout (DESIGN rule 2): do not install "
+        "from this upstream; tell its operators (if this is a mirror, try the index itself)",
+    )
 
-    ngclient's Updater is not thread-safe; every use of it holds ``_lock``.
-    Downloads of files run outside the lock, into a private temporary name.
+
+def _branch(role: VerifiedRole) -> str | None:
+    """The top-level delegation a role sits under (``claimed``, ``unclaimed``, ...)."""
+    return role.path[1] if len(role.path) > 1 else None
+
+
+class IndexSession:
+    """One refreshed view of the index: every decision comes from verified metadata.
+
+    Each lookup walks the delegations with
+    :class:`~endorse.client.delegations.DelegationWalker`, and trust is decided
+    from the delegation *path* that answered it (``targets → claimed →
+    p-<name>``), never from a role name. ngclient's Updater is not
+    thread-safe; every use of the view holds ``_lock``. Downloads of files run
+    outside the lock, into a private temporary name.
     """
 
     def __init__(
         self,
-        updater: Updater,
+        view: RepositoryView,
         cache: ClientCache,
         *,
         offline: bool,
         description: str,
+        offline_reason: str = "",
     ) -> None:
-        self.updater = updater
+        self.view = view
         self.cache = cache
         self.offline = offline
+        #: Why the upstream could not be reached, when ``offline``.
+        self.offline_reason = offline_reason
         self.description = description
         self.created = time.monotonic()
         self._lock = threading.RLock()
@@ -219,16 +252,18 @@ class IndexSession:
     def status(self) -> dict[str, Any]:
         """Versions and expiry of the top-level metadata this session verified."""
         out: dict[str, Any] = {"offline": self.offline}
+        if self.offline:
+            out["offline_reason"] = self.offline_reason
         for role in ("root", "timestamp", "snapshot", "targets"):
-            signed = trusted_signed(self.updater, role)
+            signed = self.view.top_level(role)
             if signed is not None:
                 out[role] = {"version": signed.version, "expires": signed.expires.isoformat()}
         return out
 
-    def _lookup(self, target_path: str, project: str, what: str) -> TargetFile | None:
+    def _lookup(self, target_path: str, project: str, what: str) -> Lookup:
         with self._lock:
             try:
-                return self.updater.get_targetinfo(target_path)
+                return self.view.find(target_path)
             except (tuf_errors.RepositoryError, tuf_errors.DownloadError) as e:
                 if self.offline and isinstance(e, tuf_errors.DownloadError):
                     raise UpstreamUnavailable(
@@ -247,22 +282,26 @@ class IndexSession:
             return self._projects[name]
 
     def _resolve(self, name: NormalizedName) -> ProjectView | None:
-        listing = listing_target(name, "json")
-        info = self._lookup(listing, name, f"the listing of {name}")
-        if info is not None:
-            return self._index_signed(name, info)
-        for parent, source in (
-            (CLAIMED, Source.CLAIMED),
-            (RECENTLY_CLAIMED, Source.RECENTLY_CLAIMED),
-        ):
-            delegator = trusted_targets(self.updater, parent)
-            if delegator is None or delegator.delegations is None:
-                continue
-            for role_name, terminating in delegator.delegations.get_roles_for_target(listing):
-                return self._developer_signed(name, source, delegator, role_name, terminating)
-        return None
+        what = f"the listing of {name}"
+        found = self._lookup(listing_target(name, "json"), name, what)
+        if found.target is not None:
+            assert found.role is not None  # noqa: S101 - a found target has a role
+            if _branch(found.role) != UNCLAIMED:
+                raise _layout_refusal(
+                    what,
+                    name,
+                    f"it is signed by role {found.role.name} ({found.role.describe()}); "
+                    "endorse's index signs listings only in the bins under unclaimed",
+                )
+            return self._index_signed(name, found.target, found.role)
+        role = found.role
+        if role is None or _branch(role) not in (CLAIMED, RECENTLY_CLAIMED):
+            return None  # the search ended in a bin, or nowhere: no such project
+        return self._developer_signed(name, role)
 
-    def _index_signed(self, name: NormalizedName, info: TargetFile) -> ProjectView:
+    def _index_signed(
+        self, name: NormalizedName, info: TargetFile, role: VerifiedRole
+    ) -> ProjectView:
         what = f"the listing of {name}"
         with self.open_verified(
             VerifiedTarget(name, "index.v1.json", info, _listing_trust())
@@ -281,9 +320,7 @@ class IndexSession:
                 hint="the index signed a malformed listing; tell its operators",
             ) from e
         listed = tuple(f for f in files if f is not None)
-        return ProjectView(
-            name, Source.INDEX_SIGNED, self._bin_for(listing_target(name, "json")), listed
-        )
+        return ProjectView(name, Source.INDEX_SIGNED, role.name, listed, role_path=role.path)
 
     def _listed(self, name: NormalizedName, entry: dict[str, Any]) -> ListedFile | None:
         filename = str(entry["filename"])
@@ -319,29 +356,27 @@ class IndexSession:
             core_metadata_sha256=str(core["sha256"]) if isinstance(core, dict) else None,
         )
 
-    def _developer_signed(
-        self,
-        name: NormalizedName,
-        source: Source,
-        delegator: Targets,
-        role_name: str,
-        terminating: bool,
-    ) -> ProjectView:
-        what = f"the project role {role_name} of {name}"
-        role = trusted_targets(self.updater, role_name)
-        if role is None or not terminating:
-            raise VerificationFailed(
-                f"refused {what}: the delegation is "
-                + ("not terminating" if role is not None else "not loaded by the search"),
-                check="delegation",
-                project=name,
-                hint="the index's role tree breaks endorse's layout (DESIGN rule 2); "
-                "tell its operators",
+    def _developer_signed(self, name: NormalizedName, role: VerifiedRole) -> ProjectView:
+        """The project whose listing search ended in ``role``, a developer-signed role."""
+        what = f"the project role {role.name} of {name}"
+        delegation = role.delegation
+        if (
+            not isinstance(delegation, DelegatedRole)
+            or not delegation.terminating
+            or delegation.paths != [project_paths_pattern(name)]
+            or role.signed.delegations is not None
+        ):
+            raise _layout_refusal(
+                what,
+                name,
+                f"{role.describe()} is not a terminating delegation of {name}'s folder "
+                "alone to a role that delegates no further",
             )
-        maintainers = self._check_maintainers(name, delegator, role_name, role)
+        source = Source.CLAIMED if _branch(role) == CLAIMED else Source.RECENTLY_CLAIMED
+        maintainers = self._check_maintainers(name, role, delegation)
         prefix = project_dir(name) + "/"
         files = []
-        for path, target in sorted(role.targets.items()):
+        for path, target in sorted(role.signed.targets.items()):
             basename = path.removeprefix(prefix)
             if (
                 not path.startswith(prefix)
@@ -354,10 +389,10 @@ class IndexSession:
             sha256 = target.hashes.get("sha256")
             if version is None or sha256 is None:
                 logger.warning(
-                    "dropped %r from %s: not a distribution of %s", path, role_name, name
+                    "dropped %r from %s: not a distribution of %s", path, role.name, name
                 )
                 continue
-            core = role.targets.get(path + _CORE_SUFFIX)
+            core = role.signed.targets.get(path + _CORE_SUFFIX)
             yanked = target.custom.get("yanked") if isinstance(target.custom, dict) else None
             files.append(
                 ListedFile(
@@ -372,35 +407,24 @@ class IndexSession:
                     core_metadata_sha256=core.hashes.get("sha256") if core else None,
                 )
             )
-        who = f"signed by {maintainers}" if maintainers else "signed by its developers' keys"
-        if source is Source.CLAIMED:
-            reason = (
-                f"developer-signed: role {role_name}, {who}, delegated by the offline-signed "
-                "claimed role; a compromised index cannot replace it"
-            )
-        else:
-            reason = (
-                f"developer-signed: role {role_name}, {who}; recently claimed: not yet "
-                "protected against an index compromise (its delegation is signed online "
-                "until the next signing event)"
-            )
-        trust = FileTrust(TrustLevel.DEVELOPER_SIGNED, source, role_name, reason)
-        return ProjectView(name, source, role_name, tuple(files), trust)
+        trust = FileTrust(
+            TrustLevel.DEVELOPER_SIGNED, source, role.name, f"{role.name}, {maintainers}"
+        )
+        return ProjectView(name, source, role.name, tuple(files), trust, role.path)
 
     def _check_maintainers(
-        self, name: NormalizedName, delegator: Targets, role_name: str, role: Targets
+        self, name: NormalizedName, role: VerifiedRole, delegation: DelegatedRole
     ) -> str:
         """Count distinct maintainers over the verified role (DESIGN rule 7).
 
         The signed map is present only when a maintainer has several keys; without
-        it keys and maintainers count the same, and ngclient has counted the keys.
+        it keys and maintainers count the same, and the walk has counted the keys.
+        The map and the signatures are the ones verified along this role's own
+        delegation path, never re-read by name.
         """
-        assert delegator.delegations is not None  # noqa: S101 - the caller's search used it
-        assert delegator.delegations.roles is not None  # noqa: S101
-        delegation: DelegatedRole = delegator.delegations.roles[role_name]
         if MAINTAINERS_FIELD not in delegation.unrecognized_fields:
             n = delegation.threshold
-            return f"{n} of its developers' keys" if n > 1 else "a developer key"
+            return f"{n} developer keys" if n > 1 else "a developer key"
         # Imported here: only projects whose maintainers have several keys need it.
         from endorse.metadata.maintainers import (
             InvalidMaintainerMap,
@@ -408,20 +432,12 @@ class IndexSession:
             verify_delegate_maintainers,
         )
 
-        data = self.cache.role_bytes(role_name)
-        md = Metadata[Targets].from_bytes(data) if data is not None else None
-        if md is None or md.signed != role:
-            raise VerificationFailed(
-                f"refused the project role {role_name} of {name}: its signatures could not "
-                "be read back from the cache (another process updated it); retry",
-                check="maintainer threshold",
-                project=name,
-            )
+        assert role.parent is not None and role.metadata is not None  # noqa: S101 - delegated
         try:
-            signed = verify_delegate_maintainers(delegator, role_name, md)
+            signed = verify_delegate_maintainers(role.parent.signed, role.name, role.metadata)
         except (ThresholdNotMet, InvalidMaintainerMap) as e:
             raise VerificationFailed(
-                f"refused the project role {role_name} of {name}: {e.message}",
+                f"refused the project role {role.name} of {name}: {e.message}",
                 check="maintainer threshold",
                 project=name,
                 hint=e.hint or "another maintainer must sign this release",
@@ -429,17 +445,16 @@ class IndexSession:
         total = len(maintainer_names(delegation))
         return f"{len(signed)} of {total} maintainers ({', '.join(sorted(signed))})"
 
-    def _bin_for(self, target_path: str) -> str:
-        unclaimed = trusted_targets(self.updater, UNCLAIMED)
-        if unclaimed is None or unclaimed.delegations is None:
-            return UNCLAIMED
-        succinct = unclaimed.delegations.succinct_roles
-        return succinct.get_role_for_target(target_path) if succinct else UNCLAIMED
-
     # -- targets --------------------------------------------------------------
 
     def target(self, target_path: str) -> VerifiedTarget:
-        """A file or ``.metadata`` target of a project, with its trust; NotFound if unsigned."""
+        """A file or ``.metadata`` target of a project, with its trust; NotFound if unsigned.
+
+        The file's own lookup must end in the role its project's listing came
+        from (a developer-signed project) or in a bin under unclaimed (an
+        index-signed one): a file is never trusted for what another role says
+        about its project.
+        """
         try:
             name, basename, digest = parse_target_path(target_path)
         except ValueError as e:
@@ -450,17 +465,32 @@ class IndexSession:
         if view is None:
             raise NotFound(f"no project {name!r} in the verified metadata")
         what = f"{basename} of {name}"
-        info = self._lookup(target_path, name, what)
-        if info is None:
+        found = self._lookup(target_path, name, what)
+        if found.target is None or found.role is None:
             raise NotFound(f"{basename} of {name} is not signed by the index or its developers")
         if view.trust is not None:
-            return VerifiedTarget(name, basename, info, view.trust)
+            if found.role.path != view.role_path:
+                raise _layout_refusal(
+                    what,
+                    name,
+                    f"it is signed by {found.role.describe()}, but {name}'s listing comes from "
+                    f"{' → '.join(view.role_path)}",
+                )
+            return VerifiedTarget(name, basename, found.target, view.trust)
         dist_path = target_path.removesuffix(_CORE_SUFFIX)
-        dist = info if dist_path == target_path else self._lookup(dist_path, name, what)
-        if dist is None:
+        dist = found if dist_path == target_path else self._lookup(dist_path, name, what)
+        for lookup in (found, dist):
+            if lookup.role is not None and _branch(lookup.role) != UNCLAIMED:
+                raise _layout_refusal(
+                    what,
+                    name,
+                    f"it is signed by {lookup.role.describe()}, but {name} is an index-signed "
+                    "project, whose files are signed in the bins under unclaimed",
+                )
+        if dist.target is None or dist.role is None:
             raise NotFound(f"{basename} of {name}: its distribution is not signed")
         return VerifiedTarget(
-            name, basename, info, index_signed_trust(dist.custom, self._bin_for(dist_path))
+            name, basename, found.target, index_signed_trust(dist.target.custom, dist.role.name)
         )
 
     def open_verified(self, verified: VerifiedTarget) -> IO[bytes]:
@@ -494,7 +524,7 @@ class IndexSession:
             )
         part = dest.with_name(f"{dest.name}.{uuid.uuid4().hex}.part")
         try:
-            self.updater.download_target(verified.target, filepath=str(part))
+            self.view.download(verified.target, part)
             os.replace(part, dest)
         except (tuf_errors.RepositoryError, tuf_errors.DownloadError) as e:
             error = _refusal(e, what, verified.project, verified.filename)
@@ -510,7 +540,7 @@ def maintainer_names(delegation: DelegatedRole) -> list[str]:
 
 
 def _listing_trust() -> FileTrust:
-    return FileTrust(TrustLevel.INDEX_SIGNED, Source.INDEX_SIGNED, "bin", "the project's listing")
+    return FileTrust(TrustLevel.INDEX_SIGNED, Source.INDEX_SIGNED, "bin", "the project's bin")
 
 
 def _open_if_valid(path: Path, target: TargetFile) -> IO[bytes] | None:
@@ -581,8 +611,21 @@ class VerifiedIndex:
             refusal = _refusal(e, f"the metadata of {self.upstream.url}", None, None)
             if isinstance(refusal, VerificationFailed):
                 raise refusal from e
+            if not is_unreachable(e):
+                raise UpstreamUnavailable(
+                    f"{refusal.message}: the upstream answered, so the client does not fall "
+                    "back to its cache (a mirror that withholds metadata could otherwise hold "
+                    "you on old files)",
+                    hint="check the --index address (the index's base URL, not /legacy/ or "
+                    "/simple/), or use another mirror",
+                ) from e
             return self._offline(refusal)
-        session = IndexSession(updater, self.cache, offline=False, description=self.root_source)
+        session = IndexSession(
+            open_view(updater, self.upstream, self.cache, self.fetcher),
+            self.cache,
+            offline=False,
+            description=self.root_source,
+        )
         status = session.status()
         logger.info(
             "verified %s: timestamp v%s, snapshot v%s (%s)",
@@ -594,9 +637,8 @@ class VerifiedIndex:
         return session
 
     def _offline(self, unreachable: UpstreamUnavailable) -> IndexSession:
-        updater = open_updater(
-            self.upstream, self.cache, None, OfflineFetcher(self.upstream, self.cache)
-        )
+        fetcher = OfflineFetcher(self.upstream, self.cache)
+        updater = open_updater(self.upstream, self.cache, None, fetcher)
         try:
             updater.refresh()
         except tuf_errors.RepositoryError as e:
@@ -615,7 +657,13 @@ class VerifiedIndex:
                 f"{unreachable.message}; and there is no usable cached metadata ({e})",
                 hint=unreachable.hint,
             ) from e
-        session = IndexSession(updater, self.cache, offline=True, description=self.root_source)
+        session = IndexSession(
+            open_view(updater, self.upstream, self.cache, fetcher),
+            self.cache,
+            offline=True,
+            description=self.root_source,
+            offline_reason=unreachable.message,
+        )
         expires = session.status().get("timestamp", {}).get("expires", "?")
         logger.warning(
             "%s is unreachable (%s): serving from metadata verified earlier, valid until %s",

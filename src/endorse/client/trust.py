@@ -31,6 +31,20 @@ class Source(Enum):
     CLAIMED = "claimed"
     """A project role delegated by ``claimed`` (offline keys) to the developers (PEP 480)."""
 
+    @property
+    def meaning(self) -> str:
+        """What a file signed in this branch is protected against, in one line."""
+        return _MEANING[self]
+
+
+_MEANING = {
+    Source.INDEX_SIGNED: "not protected against a compromised index",
+    Source.RECENTLY_CLAIMED: "recently claimed: not yet protected against an index compromise "
+    "(its delegation is signed online until the next signing event)",
+    Source.CLAIMED: "delegated by the offline-signed claimed role; a compromised index "
+    "cannot replace it",
+}
+
 
 @dataclass(frozen=True)
 class FileTrust:
@@ -40,8 +54,10 @@ class FileTrust:
     source: Source
     #: The role whose signed metadata lists the file (``bin-0a``, ``p-requests``).
     role: str
-    #: One line a person can read: who signed, and what that protects against.
-    reason: str
+    #: Who signed it, briefly: ``role p-requests, 2 of 3 maintainers (a, b)``.
+    signed_by: str
+    #: Anything unusual about this file (a level its metadata claims but cannot have).
+    note: str = ""
 
     @property
     def label(self) -> str:
@@ -50,6 +66,12 @@ class FileTrust:
             return f"{self.level.label} (recently claimed)"
         return self.level.label
 
+    @property
+    def reason(self) -> str:
+        """One line a person can read: who signed, and what that protects against."""
+        prefix = "signed by " if self.source is Source.INDEX_SIGNED else "developer-signed: "
+        return f"{prefix}{self.signed_by}; {self.source.meaning}{self.note}"
+
     def to_json(self) -> dict[str, Any]:
         """The trust fields of the JSON output."""
         return {
@@ -57,6 +79,7 @@ class FileTrust:
             "label": self.label,
             "source": self.source.value,
             "role": self.role,
+            "signed_by": self.signed_by,
             "reason": self.reason,
         }
 
@@ -71,12 +94,8 @@ def index_signed_trust(custom: dict[str, Any] | None, role: str) -> FileTrust:
     elif claimed is not None and claimed > TrustLevel.INDEX_SIGNED_STRONG_AUTH:
         note = f"; its metadata claims level {int(claimed)}, which a bin cannot vouch for"
     how = (
-        "uploaded with a second factor or a project-scoped token"
+        "scoped token or second factor"
         if level is TrustLevel.INDEX_SIGNED_STRONG_AUTH
-        else "uploaded with a password"
+        else "password or unscoped token"
     )
-    reason = (
-        f"signed by the index's online key ({role}), {how}; "
-        f"not protected against a compromised index{note}"
-    )
-    return FileTrust(level, Source.INDEX_SIGNED, role, reason)
+    return FileTrust(level, Source.INDEX_SIGNED, role, f"the index, {role}; {how}", note)

@@ -33,13 +33,16 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from tuf.api import exceptions as tuf_errors
-from tuf.api.metadata import Metadata, Root, Signed, Targets
+from tuf.api.metadata import Metadata, Root
 from tuf.ngclient import Updater, UpdaterConfig
 from tuf.ngclient.fetcher import FetcherInterface
 from tuf.ngclient.urllib3_fetcher import Urllib3Fetcher
 
 from endorse import __version__
+from endorse.client.delegations import RoleWithTwoParents
 from endorse.client.errors import NoTrustedRoot, UpstreamUnavailable, VerificationFailed
+from endorse.client.view import RepositoryView
+from endorse.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CACHE_DIR",
@@ -50,8 +53,10 @@ __all__ = [
     "Upstream",
     "describe_tuf_error",
     "initial_root",
+    "is_unreachable",
     "open_updater",
-    "trusted_signed",
+    "open_view",
+    "updater_config",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,8 +66,12 @@ DEFAULT_CACHE_DIR = Path("~/.cache/endorse")
 #: python-tuf's own limit for a root file; a bootstrap root is read with it too.
 ROOT_MAX_LENGTH = UpdaterConfig().root_max_length
 USER_AGENT = f"endorse/{__version__}"
+#: Connections kept open to the upstream: about what an installer runs in parallel.
+UPSTREAM_CONNECTIONS = 16
 
 _SIMPLE_SUFFIX = re.compile(r"/simple/?$")
+_UPLOAD_SUFFIX = re.compile(r"/legacy/?$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _VERSIONED = re.compile(r"^(\d+)\.(.+)\.json$")
 
 
@@ -76,6 +85,11 @@ class Upstream:
     def parse(cls, url: str) -> Upstream:
         """Accept the index's base URL or its ``/simple/`` URL."""
         base = _SIMPLE_SUFFIX.sub("", url.strip()).rstrip("/")
+        if _UPLOAD_SUFFIX.search(base):
+            raise ConfigError(
+                f"{url!r} is the index's upload URL (what twine posts to), not the index",
+                hint=f"pass the index's base URL: --index {_UPLOAD_SUFFIX.sub('', base)}",
+            )
         if not base.startswith(("http://", "https://")):
             raise VerificationFailed(
                 f"{url!r} is not an http(s) URL",
@@ -159,6 +173,11 @@ class CountingFetcher(Urllib3Fetcher):
 
     def __init__(self, upstream: Upstream) -> None:
         super().__init__(app_user_agent=USER_AGENT)
+        # urllib3 keeps one connection per host by default, and the proxy fetches for
+        # uv's parallel downloads: each surplus connection was closed with a "Connection
+        # pool is full" warning on the user's terminal. ngclient's ProxyEnvironment hands
+        # its keyword arguments to every PoolManager it makes (python-tuf 7, pinned).
+        self._proxy_env._kw_args["maxsize"] = UPSTREAM_CONNECTIONS
         self.metadata_url = upstream.metadata_url
         self.metadata_bytes = 0
         self.target_bytes = 0
@@ -261,19 +280,25 @@ def initial_root(
         return None, f"trusted root cached in {cache.metadata_dir}"
     if pin.root_sha256:
         wanted = pin.root_sha256.strip().lower()
+        if not _SHA256.fullmatch(wanted):
+            raise ConfigError(
+                f"--root-sha256 must be the 64 hex digits of a SHA-256, not {pin.root_sha256!r} "
+                f"({len(wanted)} characters)",
+                hint="copy the whole hash that `endorse serve` prints after 'root metadata:'",
+            )
         seen = []
         for name in ("root.json", "1.root.json"):
             served = _fetch_root(fetcher, upstream, name)
             if served is None:
                 continue
             digest = hashlib.sha256(served).hexdigest()
-            seen.append(f"{name} {digest[:16]}…")
+            seen.append(f"{name} {digest}")
             if digest == wanted:
                 version = _root_version(served, name)
                 return served, f"root v{version} matching the pinned sha256 {wanted[:16]}…"
         raise NoTrustedRoot(
-            f"no root metadata from {upstream.url} matches the pinned sha256 {wanted[:16]}… "
-            f"(got: {', '.join(seen) or 'nothing'})",
+            f"no root metadata from {upstream.url} matches the pinned sha256 {wanted} "
+            f"(served: {', '.join(seen) or 'nothing'})",
             check="pinned root hash",
             hint="you may not be talking to the index you think (or to a mirror of it): "
             "check the address and the hash with the index's operators",
@@ -308,6 +333,11 @@ def initial_root(
     )
 
 
+def updater_config() -> UpdaterConfig:
+    """ngclient's defaults (length limits, 32 delegations per lookup), with our user agent."""
+    return UpdaterConfig(app_user_agent=USER_AGENT)
+
+
 def open_updater(
     upstream: Upstream,
     cache: ClientCache,
@@ -322,7 +352,7 @@ def open_updater(
             target_dir=str(cache.targets_dir),
             target_base_url=upstream.targets_url,
             fetcher=fetcher,
-            config=UpdaterConfig(app_user_agent=USER_AGENT),
+            config=updater_config(),
             bootstrap=bootstrap,
         )
     except OSError as e:
@@ -337,28 +367,45 @@ def open_updater(
         ) from e
 
 
-def trusted_signed(updater: Updater, role: str) -> Signed | None:
-    """A role ngclient has verified in this Updater's lifetime, or None.
+def open_view(
+    updater: Updater, upstream: Upstream, cache: ClientCache, fetcher: FetcherInterface
+) -> RepositoryView:
+    """The lookups and downloads of a refreshed Updater made by :func:`open_updater`."""
+    return RepositoryView(
+        updater,
+        metadata_dir=cache.metadata_dir,
+        metadata_base_url=upstream.metadata_url,
+        fetcher=fetcher,
+        config=updater_config(),
+    )
 
-    ngclient keeps every verified role in its ``TrustedMetadataSet`` and has no
-    public accessor for a delegated one; read it there (python-tuf 7, pinned
-    below 8 in pyproject). The object is the one ngclient verified, not a copy
-    re-read from disk.
+
+#: HTTP answers that mean "the index cannot be reached" (a gateway or a CDN speaking for it).
+_UNREACHABLE_STATUSES = frozenset({502, 503, 504})
+
+
+def is_unreachable(error: tuf_errors.DownloadError) -> bool:
+    """Whether a failed download means the upstream cannot be reached at all.
+
+    No answer (connection refused, DNS, a timeout) or a gateway's "the origin is
+    unavailable" is. Any other HTTP answer is not: a reachable index or mirror
+    that answers 404 for ``timestamp.json`` is not treated as offline, or any
+    mirror could hold a returning client on its cached metadata until it
+    expires, without the client ever falling back to an honest upstream.
     """
-    trusted = updater._trusted_set
-    try:
-        return trusted[role]
-    except KeyError:
-        return None
-
-
-def trusted_targets(updater: Updater, role: str) -> Targets | None:
-    """A verified targets role, or None if ngclient has not loaded it."""
-    signed = trusted_signed(updater, role)
-    return signed if isinstance(signed, Targets) else None
+    if isinstance(error, tuf_errors.DownloadHTTPError):
+        return error.status_code in _UNREACHABLE_STATUSES
+    return not isinstance(error, tuf_errors.DownloadLengthMismatchError)
 
 
 _CHECKS: list[tuple[type[BaseException], str, str]] = [
+    (
+        RoleWithTwoParents,
+        "delegation (one role, two parents)",
+        "do not install from this upstream: its metadata delegates one role name from two "
+        "places, which is how a compromised index or mirror substitutes a developer-signed "
+        "role. Tell the index's operators (if this is a mirror, try the index itself)",
+    ),
     (
         tuf_errors.ExpiredMetadataError,
         "expiry",

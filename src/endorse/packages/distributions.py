@@ -201,23 +201,43 @@ def _wheel_metadata(path: Path, filename: str, name: NormalizedName, version: Ve
 
 
 def _sdist_metadata(path: Path, filename: str, name: NormalizedName, version: Version) -> bytes:
-    base = filename[: -len(".tar.gz")]
+    """The sdist's ``<folder>/PKG-INFO``, where ``<folder>`` is its one top-level folder.
+
+    As on PyPI, the folder's name need not match the filename: older tools wrote
+    the project's name unnormalised (``ruamel.yaml-0.19.1/`` in
+    ``ruamel_yaml-0.19.1.tar.gz``). PKG-INFO must still name the project and
+    version of the filename.
+    """
+    folders: set[str] = set()
+    pkg_info: dict[str, tarfile.TarInfo] = {}
     try:
         with tarfile.open(path, mode="r:gz") as sdist:
-            pkg_info: bytes | None = None
             for member in sdist:
                 _check_member(filename, member.name)
-                if member.name == f"{base}/PKG-INFO" and member.isfile():
-                    if member.size > MAX_CORE_METADATA:
-                        raise UploadRejected(f"Sdist {filename!r} has an oversized PKG-INFO.")
-                    extracted = sdist.extractfile(member)
-                    pkg_info = extracted.read() if extracted else None
+                parts = PurePosixPath(member.name).parts
+                if not parts:
+                    continue
+                folders.add(parts[0])
+                if parts[1:] == ("PKG-INFO",) and member.isfile():
+                    pkg_info[parts[0]] = member
+            if len(folders) != 1:
+                shown = ", ".join(sorted(folders)[:3]) or "nothing"
+                raise UploadRejected(
+                    f"Sdist {filename!r} must hold exactly one top-level folder, "
+                    f"not {len(folders)} ({shown})."
+                )
+            (folder,) = folders
+            found = pkg_info.get(folder)
+            if found is None:
+                raise UploadRejected(f"Sdist {filename!r} has no {folder}/PKG-INFO file.")
+            if found.size > MAX_CORE_METADATA:
+                raise UploadRejected(f"Sdist {filename!r} has an oversized PKG-INFO.")
+            extracted = sdist.extractfile(found)
+            data = extracted.read() if extracted else b""
     except (tarfile.TarError, OSError, EOFError) as e:
         raise UploadRejected(f"Sdist {filename!r} is not a valid .tar.gz archive: {e}") from e
-    if pkg_info is None:
-        raise UploadRejected(f"Sdist {filename!r} has no {base}/PKG-INFO file.")
-    _check_core_metadata(filename, pkg_info, name, version)
-    return pkg_info
+    _check_core_metadata(filename, data, name, version)
+    return data
 
 
 def _check_core_metadata(
