@@ -281,17 +281,16 @@ def upload(
     return post(server, body, auth=auth)
 
 
-def twine(server: IndexServer, files: list[Path], username: str, password: str) -> str:
-    """Run ``twine upload --verbose``, expect failure, return its output on one line.
-
-    Without ``--verbose`` twine shows only the status line, and an ASGI server
-    cannot put the message in the reason phrase as PyPI does.
-    """
+def twine(
+    server: IndexServer, files: list[Path], username: str, password: str, *, verbose: bool = True
+) -> str:
+    """Run ``twine upload`` (``--verbose`` unless asked not to), expect failure, return
+    its output on one line."""
     result = subprocess.run(
         [
             str(BIN / "twine"),
             "upload",
-            "--verbose",
+            *(["--verbose"] if verbose else []),
             "--non-interactive",
             "--disable-progress-bar",
             "--repository-url",
@@ -1075,3 +1074,15 @@ def test_upload_helpers_accept_a_good_upload(index: Index, tmp_path: Path) -> No
     assert any(blob.endswith(f".{path.name}") for blob in after.blobs - before.blobs)
     assert after.spooled == frozenset()
     assert path.name in (listed(server, "hello-world") or {})
+
+
+def test_twine_shows_the_reason_without_verbose(served_index: Index) -> None:
+    """twine prints a refused upload's status line, not its body: the message must be
+    the reason phrase, as PyPI sends it (issue 12)."""
+    server = served_index.server
+    output = twine(server, [served_index.wheel], "__token__", server.token, verbose=False)
+    assert "HTTPError: 400 Bad Request from" in output
+    assert f"File already exists ({served_index.wheel.name!r})" in output
+    answer = httpx.post(f"{server.url}/legacy/", content=b"x")
+    assert answer.status_code == 401 and answer.reason_phrase.startswith("This needs credentials")
+    assert "x-endorse-reason" not in answer.headers

@@ -15,6 +15,7 @@ from endorse.services.demo import DemoSetup, ensure_repository
 from endorse.services.index import Services
 from endorse.services.publishing import publish_pending, publisher_process, run_publisher
 from endorse.web import create_app
+from endorse.web.reason import ReasonPhraseProtocol
 
 
 @click.command()
@@ -71,6 +72,7 @@ def serve(
     )
     config = uvicorn.Config(
         create_app(services, publication),
+        http=ReasonPhraseProtocol,
         log_level="warning" if verbose == 0 else "info",
         access_log=verbose > 1,
         timeout_graceful_shutdown=10,

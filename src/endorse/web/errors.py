@@ -1,9 +1,10 @@
 """EndorseError -> HTTP, in one place: the status its class names, the message in the body.
 
-The body is the message and, when there is one, a ``Hint:`` line; twine shows
-it with ``--verbose``, the developer commands always (``developer/client.py``
-reads it back into the same error class, by status). A user error is a 4xx by
-construction (:class:`~endorse.errors.UserError`); anything else is the
+The body is the message and, when there is one, a ``Hint:`` line; the
+developer commands show it (``developer/client.py`` reads it back into the
+same error class, by status). The message is also the status line's reason
+phrase (:mod:`endorse.web.reason`), which twine prints without ``--verbose``.
+A user error is a 4xx by construction (:class:`~endorse.errors.UserError`); anything else is the
 index's fault, a 500, and logged with its traceback.
 """
 
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from endorse.errors import AuthenticationFailed, EndorseError, UserError
+from endorse.web.reason import REASON_HEADER, reason_phrase
 
 logger = logging.getLogger(__name__)
 
@@ -24,11 +26,9 @@ __all__ = ["error_response", "handle_endorse_error"]
 def error_response(error: EndorseError) -> Response:
     """A plain-text answer that upload clients such as twine show to the user."""
     text = error.message if not error.hint else f"{error.message}\nHint: {error.hint}"
-    headers = (
-        {"WWW-Authenticate": 'Basic realm="endorse"'}
-        if isinstance(error, AuthenticationFailed)
-        else None
-    )
+    headers = {REASON_HEADER.decode(): reason_phrase(error.message)}
+    if isinstance(error, AuthenticationFailed):
+        headers["WWW-Authenticate"] = 'Basic realm="endorse"'
     return PlainTextResponse(text + "\n", status_code=error.status, headers=headers)
 
 
