@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import tarfile
@@ -681,7 +682,15 @@ def test_malformed_request_refused(
 def test_get_on_upload_url_refused(index: Index) -> None:
     """Only POST uploads."""
     response = index.server.get("/legacy/", auth=index.auth("demo"))
-    assert_refused(response, 405, "Method Not Allowed")
+    assert_refused(response, 405, "GET is not allowed on /legacy/")
+
+
+@pytest.mark.parametrize("path", ["/", "/simple/", "/simple/hello-world/"])
+def test_upload_to_another_url_is_told_the_upload_url(index: Index, path: str) -> None:
+    """twine pointed at the front page or the Simple API: 405 and where to upload."""
+    response = index.server.post(path, content=b"", auth=index.auth("demo"))
+    assert_refused(response, 405, f"POST is not allowed on {path}")
+    assert "upload with twine to http" in response.text and "/legacy/" in response.text
 
 
 # ------------------------------------------------------------------------ credentials
@@ -789,6 +798,19 @@ def test_upload_rights_refused(
     )
     assert_refused(response, 403, message)
     assert_nothing_recorded(server, before, project, path.name)
+
+
+def test_rights_are_checked_before_the_filename(index: Index) -> None:
+    """A token scoped to another project, uploading a file hello-world already has,
+    is told it may not upload there, not "File already exists" (issue 12)."""
+    server = index.server
+    before = state(server)
+    response = upload(
+        server, index.wheel.name, index.wheel.read_bytes(), index.auth("scoped"),
+        {"name": "hello-world", "version": "1.0"},
+    )  # fmt: skip
+    assert_refused(response, 403, "this API token is not scoped to project 'hello-world'")
+    assert_nothing_recorded(server, before, "hello-world", None)
 
 
 CONFUSABLES = ["he11o-world", "hel-lo-world", "hell0_w0rld", "HeLLo.Wor1d"]
@@ -1074,6 +1096,20 @@ def test_upload_helpers_accept_a_good_upload(index: Index, tmp_path: Path) -> No
     assert any(blob.endswith(f".{path.name}") for blob in after.blobs - before.blobs)
     assert after.spooled == frozenset()
     assert path.name in (listed(server, "hello-world") or {})
+
+
+def test_twine_to_the_front_page_is_told_the_upload_url(served_index: Index) -> None:
+    server = served_index.server
+    result = subprocess.run(
+        [str(BIN / "twine"), "upload", "--non-interactive", "--disable-progress-bar",
+         "--repository-url", f"{server.url}/", "-u", "__token__", "-p", server.token,
+         str(served_index.wheel)],
+        capture_output=True, text=True, timeout=300,
+        env=tool_env({"COLUMNS": "1000"}),
+    )  # fmt: skip
+    output = re.sub(r"\x1b\[[0-9;]*m", "", " ".join((result.stdout + result.stderr).split()))
+    assert result.returncode != 0 and "405 Method Not Allowed" in output
+    assert "POST is not allowed on /" in output
 
 
 def test_twine_shows_the_reason_without_verbose(served_index: Index) -> None:

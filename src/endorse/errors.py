@@ -15,6 +15,7 @@
     │   ├── PermissionDenied    403  authenticated, but not allowed to do this
     │   │   └── ThresholdNotMet      fewer distinct maintainers signed than the threshold
     │   ├── NotFound            404  a project, file, key, event or role does not exist
+    │   ├── MethodNotAllowed    405  a method the path does not take (an upload sent to /)
     │   ├── NotAcceptable       406  no media type the client accepts is offered (PEP 691)
     │   ├── Conflict            409  clashes with the index's state: already claimed, stale,
     │   │                            claimed project, open event, concurrent change
@@ -51,6 +52,7 @@ __all__ = [
     "InvalidRequest",
     "KeyAdditionInvalid",
     "KeyUnavailable",
+    "MethodNotAllowed",
     "NoTrustedRoot",
     "NotAcceptable",
     "NotFound",
@@ -144,6 +146,12 @@ class NotFound(UserError):
     """A project, file, key, signing event or role does not exist."""
 
     status: ClassVar[int] = 404
+
+
+class MethodNotAllowed(UserError):
+    """The path exists, but not for this method (a twine upload sent to the front page)."""
+
+    status: ClassVar[int] = 405
 
 
 class NotAcceptable(UserError):
@@ -244,6 +252,7 @@ _STATUS_CLASSES: tuple[type[UserError], ...] = (
     AuthenticationFailed,
     PermissionDenied,
     NotFound,
+    MethodNotAllowed,
     NotAcceptable,
     Conflict,
     TooLarge,

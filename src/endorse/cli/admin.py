@@ -41,7 +41,7 @@ R = TypeVar("R")
 
 
 def _services(data_dir: Path | None) -> Services:
-    return Services.open(load_settings(data_dir=data_dir))
+    return Services.open_existing(load_settings(data_dir=data_dir))
 
 
 @click.group()
@@ -250,7 +250,12 @@ def remove(
 @click.option("-v", "--verbose", count=True)
 @reports_errors
 def import_(folder: Path, owner: str | None, data_dir: Path | None, verbose: int) -> None:
-    """Back-sign a folder of existing wheels and sdists in one pass.
+    """Back-sign a folder of existing distributions (a PyPI mirror) in one pass.
+
+    Wheels and sdists are checked as uploads are; the formats PyPI once took
+    (.zip, .tar.bz2 sdists, .egg, .exe, .msi) are imported as files too. Every
+    file is imported, found already on the index, or listed with the reason it
+    was skipped.
 
     \b
     Example:
@@ -274,9 +279,27 @@ def import_(folder: Path, owner: str | None, data_dir: Path | None, verbose: int
             bar.update(tasks[stage], completed=done, total=total)
 
         result = import_directory(services, folder, owner_id=owner_id, progress=progress)
-    out.print(f"imported {result.imported} file(s) in {result.batches} batch(es)")
     for name, reason in result.skipped:
         err.print(f"skipped {name}: {reason}", highlight=False)
+    out.print(
+        f"imported {result.imported} of {result.examined} file(s) under {folder}: "
+        f"{result.already} already on the index, {len(result.skipped)} skipped"
+        + (" (listed above)" if result.skipped else "")
+    )
+    if result.by_running_publisher:
+        out.print("signed by the publisher that is running")
+    else:
+        out.print(f"signed in {result.batches} batch(es)")
+    if result.created:
+        names = ", ".join(result.created[:10]) + (" …" if len(result.created) > 10 else "")
+        owned = f"owned by {owner}" if owner is not None else "without an owner"
+        out.print(f"{len(result.created)} new project(s), {owned}: {names}")
+        if owner is None:
+            out.print(
+                "give each an owner, who may then upload and add maintainers: "
+                "`endorse admin project add-member NAME USER --role owner` "
+                "(or import with --owner USER)"
+            )
 
 
 @admin.command("prune")

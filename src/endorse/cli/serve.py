@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from rich.progress import Progress
 
 from endorse.cli._console import data_dir_option, err, load_settings, setup_logging
 from endorse.cli._exit import reports_errors
+from endorse.errors import ConfigError
 from endorse.services.demo import DemoSetup, ensure_repository
 from endorse.services.index import Services
 from endorse.services.publishing import publish_pending, publisher_process, run_publisher
@@ -60,9 +62,9 @@ def serve(
         tuf_enabled=False if unsigned else None,
         run_publisher=False if no_publisher else None,
     )
+    sock = _listen(settings.host, settings.port)  # first: a taken port costs nothing
     services = Services.open(settings)
     setup = _demo_repository(services) if settings.tuf_enabled else None
-    sock = _listen(settings.host, settings.port)
     base = f"http://{settings.host}:{sock.getsockname()[1]}"
     _announce(setup, base)
     publication = (
@@ -98,7 +100,18 @@ def _listen(host: str, port: int) -> socket.socket:
         socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
     )
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        taken = e.errno == errno.EADDRINUSE
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: "
+            + ("the port is in use" if taken else (e.strerror or str(e))),
+            hint="stop the other process, or pick another port (--port 0 picks a free one)"
+            if taken
+            else "check --host (an address of this machine) and --port",
+        ) from e
     # Listen before announcing the address: connections made before uvicorn has
     # started wait in the backlog instead of being refused.
     sock.listen(2048)

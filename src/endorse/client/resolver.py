@@ -326,6 +326,10 @@ class IndexSession:
         filename = str(entry["filename"])
         expected = TARGETS_FROM_PROJECT_PAGE + file_target(name, filename)
         version = version_of(filename, name)
+        if entry.get("url") == expected and version is None:
+            # A format installers no longer use (an egg, a Windows installer, …).
+            logger.debug("%r of %s is not a wheel or sdist: not offered", filename, name)
+            return None
         if entry.get("url") != expected or version is None:
             # Wrong software: a signed listing may only point into the project's own folder.
             logger.warning(

@@ -227,8 +227,9 @@ class Accounts:
                 member.role = role
 
     def members(self, project: str) -> list[tuple[str, ProjectRole]]:
-        """``(username, role)`` of every member of a project."""
+        """``(username, role)`` of every member of a project; NotFound if there is none."""
         with self.db.read_session() as session:
+            require_project(session, project)
             return queries.members(session, canonicalize_name(project))
 
 
@@ -241,9 +242,17 @@ def check_upload_rights(session: Session, identity: Identity, project: Project) 
             hint="use a token created for this project",
         )
     if queries.membership(session, project.id, identity.user_id) is None:
+        owners = [u for u, role in queries.members(session, name) if role == ProjectRole.OWNER]
+        hint = (
+            f"ask an owner ({', '.join(owners)}) to add you: "
+            f"`endorse admin project add-member {name} {identity.username}`"
+            if owners
+            else f"{name} has no owner yet (it was imported): an administrator makes you one "
+            f"with `endorse admin project add-member {name} {identity.username} --role owner`"
+        )
         raise PermissionDenied(
             f"user {identity.username!r} is not an owner or maintainer of project {name!r}",
-            hint="ask an owner to run `endorse admin project add-member`",
+            hint=hint,
         )
 
 

@@ -12,6 +12,7 @@ acknowledged only after this returns. Nothing is signed here.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import NormalizedName
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from endorse.errors import (
@@ -30,13 +31,14 @@ from endorse.errors import (
     NotFound,
     PermissionDenied,
     UploadRejected,
+    UserError,
 )
 from endorse.index.accounts import Identity, check_upload_rights
 from endorse.index.projects import create_project, find_project, refuse_confusable, require_project
 from endorse.metadata.paths import core_metadata_target, file_target
 from endorse.metadata.storage_keys import target_key
 from endorse.metadata.trust import TrustLevel
-from endorse.packages.distributions import SDIST, Distribution, inspect_distribution
+from endorse.packages.distributions import Distribution, inspect_distribution
 from endorse.storage import BlobStore
 from endorse.storage.db import (
     Database,
@@ -101,6 +103,11 @@ class Uploads:
         """Check the upload in ``path`` completely, then store and record it."""
         _check_digest_fields(request.digests)
         with self.db.read_session() as session:
+            # The rights first: a project's filenames are no business of a credential
+            # that may not upload to it (and "File already exists" would mislead it).
+            declared = _declared_project(request.name)
+            if declared is not None:
+                _check_rights(session, declared, identity)
             refuse_known_filename(session, request.filename)
         dist = inspect_distribution(
             path,
@@ -183,17 +190,14 @@ class Uploads:
             session.add(QueueEntry(project_id=proj.id))
             return len(chosen)
 
-    def record_imports(
-        self, dists: list[Distribution], owner_id: int | None
-    ) -> tuple[int, list[tuple[str, str]]]:
+    def record_imports(self, dists: list[Distribution], owner_id: int | None) -> ImportedChunk:
         """Record many stored distributions in one transaction (an administrator's import).
 
         No upload rights are checked; a new project is owned by ``owner_id``
-        when given. Returns how many were recorded and ``(filename, reason)``
-        for each one skipped.
+        when given. A distribution the index refuses (a claimed project, a
+        look-alike name) is not recorded and its stored bytes are removed.
         """
-        skipped: list[tuple[str, str]] = []
-        recorded = 0
+        chunk = ImportedChunk()
         with self.db.session() as session:
             queued: set[int] = set()
             for dist in dists:
@@ -203,34 +207,66 @@ class Uploads:
                     if project is None:
                         refuse_confusable(session, dist.name)
                         project = create_project(session, dist.name, dist.name, owner_id)
+                        chunk.created.append(dist.name)
                     refuse_claimed(session, project)
-                except UploadRejected as e:
-                    skipped.append((dist.filename, e.message))
+                except UserError as e:
+                    chunk.refused.append((dist, e.message))
                     continue
                 session.add(file_record(project.id, dist, TrustLevel.INDEX_SIGNED, None))
                 session.add(FileRegistry(filename=dist.filename))
                 if project.id not in queued:
                     session.add(QueueEntry(project_id=project.id))
                     queued.add(project.id)
-                recorded += 1
-        return recorded, skipped
+                chunk.recorded += 1
+        for dist, _reason in chunk.refused:
+            self.discard_distribution(dist)
+        return chunk
+
+    def registered(self, filenames: list[str]) -> set[str]:
+        """Which of ``filenames`` the index accepted before (ever)."""
+        with self.db.read_session() as session:
+            return queries.registered_filenames(session, filenames)
+
+
+@dataclass
+class ImportedChunk:
+    """What one transaction of an import recorded, created and refused."""
+
+    recorded: int = 0
+    #: New projects (normalised names).
+    created: list[NormalizedName] = dataclasses.field(default_factory=list)
+    refused: list[tuple[Distribution, str]] = dataclasses.field(default_factory=list)
 
 
 def _check_allowed(session: Session, dist: Distribution, identity: Identity) -> Project | None:
     """Every refusal that depends on the index's state; the project, or None if it is new."""
+    project = _check_rights(session, dist.name, identity)
     refuse_known_filename(session, dist.filename)
-    project = find_project(session, dist.name)
+    return project
+
+
+def _check_rights(session: Session, name: NormalizedName, identity: Identity) -> Project | None:
+    """Whether ``identity`` may upload to project ``name``; the project, or None if it is new."""
+    project = find_project(session, name)
     if project is None:
-        refuse_confusable(session, dist.name)
+        refuse_confusable(session, name)
         if identity.token_projects is not None:
             raise PermissionDenied(
-                f"A project-scoped token cannot create the new project {dist.name!r}.",
+                f"A project-scoped token cannot create the new project {name!r}.",
                 hint="create the project with a password or an unscoped token first",
             )
         return None
     refuse_claimed(session, project)
     check_upload_rights(session, identity, project)
     return project
+
+
+def _declared_project(name: str) -> NormalizedName | None:
+    """The project a form's ``name`` field names, if it is a valid project name."""
+    try:
+        return canonicalize_name(name, validate=True)
+    except InvalidName:
+        return None
 
 
 def refuse_known_filename(session: Session, filename: str) -> None:
@@ -268,7 +304,7 @@ def file_record(
         version=str(dist.version),
         filename=dist.filename,
         packagetype=dist.packagetype,
-        python_version="source" if dist.packagetype == SDIST else _python_tag(dist.filename),
+        python_version=dist.python_version,
         requires_python=dist.requires_python,
         size=dist.size,
         sha256=dist.sha256,
@@ -325,8 +361,3 @@ def _release_files(
     if not chosen:
         raise NotFound(f"no matching file of {project.name!r} (version {version}, file {filename})")
     return chosen
-
-
-def _python_tag(filename: str) -> str:
-    parts = filename[: -len(".whl")].split("-")
-    return parts[-3] if len(parts) >= 5 else ""

@@ -12,9 +12,11 @@ import hashlib
 import re
 import tarfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -31,6 +33,8 @@ from endorse.errors import UploadRejected
 
 WHEEL = "bdist_wheel"
 SDIST = "sdist"
+#: Archive extensions of sdists, new and historic (PyPI accepts only .tar.gz today).
+ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".zip")
 _FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
 #: Most bytes of core metadata the index extracts and serves (PEP 658).
 MAX_CORE_METADATA = 5 * 1024 * 1024
@@ -48,9 +52,11 @@ class Distribution:
     sha256: str
     blake2_256: str
     md5: str
-    #: The wheel's ``METADATA`` (served as ``FILENAME.metadata``); None for sdists.
+    #: The wheel's ``METADATA`` (served as ``FILENAME.metadata``); None for other kinds.
     core_metadata: bytes | None
     requires_python: str | None
+    #: PyPI's ``python_version`` of the file: ``source`` for an sdist, else its Python tag.
+    python_version: str
 
 
 def check_filename(filename: str) -> str:
@@ -117,9 +123,11 @@ def inspect_distribution(
     sha256, blake2_256, md5, size = file_digests(path)
     if packagetype == WHEEL:
         core = _wheel_metadata(path, filename, name, version)
+        python_version = filename[: -len(".whl")].split("-")[-3]
     else:
-        core = _sdist_metadata(path, filename, name, version)
-    requires_python = _header(core, "Requires-Python")
+        core = sdist_pkg_info(path, filename, "r:gz")
+        check_core_metadata(filename, core, name, version)
+        python_version = "source"
     return Distribution(
         name=name,
         version=version,
@@ -130,7 +138,8 @@ def inspect_distribution(
         blake2_256=blake2_256,
         md5=md5,
         core_metadata=core if packagetype == WHEEL else None,
-        requires_python=requires_python,
+        requires_python=core_metadata_field(core, "Requires-Python"),
+        python_version=python_version,
     )
 
 
@@ -164,7 +173,8 @@ def _parse_sdist(filename: str) -> tuple[NormalizedName, Version]:
         raise UploadRejected(f"Invalid sdist filename {filename!r}: {e}") from e
 
 
-def _check_member(filename: str, member: str) -> None:
+def check_member(filename: str, member: str) -> None:
+    """Refuse an archive member that is absolute, climbs out with ``..`` or uses ``\\``."""
     pure = PurePosixPath(member)
     if pure.is_absolute() or ".." in pure.parts or "\\" in member:
         raise UploadRejected(
@@ -177,7 +187,7 @@ def _wheel_metadata(path: Path, filename: str, name: NormalizedName, version: Ve
         with zipfile.ZipFile(path) as wheel:
             names = wheel.namelist()
             for member in names:
-                _check_member(filename, member)
+                check_member(filename, member)
             dist_info = [
                 n.split("/")[0]
                 for n in names
@@ -196,55 +206,68 @@ def _wheel_metadata(path: Path, filename: str, name: NormalizedName, version: Ve
             core = wheel.read(info)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
         raise UploadRejected(f"Wheel {filename!r} is not a valid zip archive: {e}") from e
-    _check_core_metadata(filename, core, name, version)
+    check_core_metadata(filename, core, name, version)
     return core
 
 
-def _sdist_metadata(path: Path, filename: str, name: NormalizedName, version: Version) -> bytes:
-    """The sdist's ``<folder>/PKG-INFO``, where ``<folder>`` is its one top-level folder.
+def sdist_pkg_info(path: Path, filename: str, mode: Literal["r:gz", "r:*"] = "r:gz") -> bytes:
+    """An sdist's ``<folder>/PKG-INFO``, where ``<folder>`` is its one top-level folder.
 
     As on PyPI, the folder's name need not match the filename: older tools wrote
     the project's name unnormalised (``ruamel.yaml-0.19.1/`` in
-    ``ruamel_yaml-0.19.1.tar.gz``). PKG-INFO must still name the project and
-    version of the filename.
+    ``ruamel_yaml-0.19.1.tar.gz``); PKG-INFO must still name the project and
+    version of the filename (the caller checks it). ``mode`` is tarfile's
+    (``r:gz``, or ``r:*`` for a historic ``.tar.bz2``); a ``.zip`` sdist is read
+    as a zip archive.
     """
-    folders: set[str] = set()
-    pkg_info: dict[str, tarfile.TarInfo] = {}
     try:
-        with tarfile.open(path, mode="r:gz") as sdist:
-            for member in sdist:
-                _check_member(filename, member.name)
-                parts = PurePosixPath(member.name).parts
-                if not parts:
-                    continue
-                folders.add(parts[0])
-                if parts[1:] == ("PKG-INFO",) and member.isfile():
-                    pkg_info[parts[0]] = member
-            if len(folders) != 1:
-                shown = ", ".join(sorted(folders)[:3]) or "nothing"
-                raise UploadRejected(
-                    f"Sdist {filename!r} must hold exactly one top-level folder, "
-                    f"not {len(folders)} ({shown})."
-                )
-            (folder,) = folders
-            found = pkg_info.get(folder)
-            if found is None:
-                raise UploadRejected(f"Sdist {filename!r} has no {folder}/PKG-INFO file.")
-            if found.size > MAX_CORE_METADATA:
+        if filename.endswith(".zip"):
+            with zipfile.ZipFile(path) as archive:
+                infos = {i.filename: i for i in archive.infolist()}
+                member = _top_folder_file(filename, ((n, not i.is_dir()) for n, i in infos.items()))
+                if infos[member].file_size > MAX_CORE_METADATA:
+                    raise UploadRejected(f"Sdist {filename!r} has an oversized PKG-INFO.")
+                return archive.read(member)
+        with tarfile.open(path, mode=mode) as archive:
+            members = {m.name: m for m in archive.getmembers()}
+            member = _top_folder_file(filename, ((n, m.isfile()) for n, m in members.items()))
+            if members[member].size > MAX_CORE_METADATA:
                 raise UploadRejected(f"Sdist {filename!r} has an oversized PKG-INFO.")
-            extracted = sdist.extractfile(found)
-            data = extracted.read() if extracted else b""
-    except (tarfile.TarError, OSError, EOFError) as e:
-        raise UploadRejected(f"Sdist {filename!r} is not a valid .tar.gz archive: {e}") from e
-    _check_core_metadata(filename, data, name, version)
-    return data
+            extracted = archive.extractfile(members[member])
+            return extracted.read() if extracted else b""
+    except (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
+        suffix = next((x for x in ARCHIVE_SUFFIXES if filename.endswith(x)), "")
+        raise UploadRejected(f"Sdist {filename!r} is not a valid {suffix} archive: {e}") from e
 
 
-def _check_core_metadata(
-    filename: str, core: bytes, name: NormalizedName, version: Version
-) -> None:
-    meta_name = _header(core, "Name")
-    meta_version = _header(core, "Version")
+def _top_folder_file(filename: str, members: Iterable[tuple[str, bool]]) -> str:
+    """The name of ``<folder>/PKG-INFO`` in an archive whose members sit in one folder."""
+    folders: set[str] = set()
+    found: dict[str, str] = {}
+    for member, is_file in members:
+        check_member(filename, member)
+        parts = PurePosixPath(member).parts
+        if not parts:
+            continue
+        folders.add(parts[0])
+        if parts[1:] == ("PKG-INFO",) and is_file:
+            found[parts[0]] = member
+    if len(folders) != 1:
+        shown = ", ".join(sorted(folders)[:3]) or "nothing"
+        raise UploadRejected(
+            f"Sdist {filename!r} must hold exactly one top-level folder, "
+            f"not {len(folders)} ({shown})."
+        )
+    (folder,) = folders
+    if folder not in found:
+        raise UploadRejected(f"Sdist {filename!r} has no {folder}/PKG-INFO file.")
+    return found[folder]
+
+
+def check_core_metadata(filename: str, core: bytes, name: NormalizedName, version: Version) -> None:
+    """Refuse core metadata (METADATA, PKG-INFO) that names another project or version."""
+    meta_name = core_metadata_field(core, "Name")
+    meta_version = core_metadata_field(core, "Version")
     if meta_name is None or meta_version is None:
         raise UploadRejected(f"The core metadata of {filename!r} has no Name or Version.")
     try:
@@ -260,7 +283,7 @@ def _check_core_metadata(
         )
 
 
-def _header(core: bytes, field: str) -> str | None:
+def core_metadata_field(core: bytes, field: str) -> str | None:
     message = BytesParser().parsebytes(core, headersonly=True)
     value = message.get(field)
     return str(value).strip() if value is not None else None

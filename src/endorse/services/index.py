@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from endorse.clock import Clock, SystemClock
+from endorse.errors import ConfigError
 from endorse.index.accounts import Accounts
 from endorse.index.claims import Claims
 from endorse.index.events import SigningEvents
@@ -77,6 +78,20 @@ class Services:
                 stacklevel=2,
             )
         return cls.assemble(settings, db, store, clock or SystemClock())
+
+    @classmethod
+    def open_existing(cls, settings: Settings) -> Services:
+        """:meth:`open` for a command that needs an index already there: it refuses an
+        empty data folder before creating anything in it."""
+        url = settings.resolved_database_url
+        database = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+        if database is not None and str(database) != ":memory:" and not database.exists():
+            raise ConfigError(
+                f"no index in {settings.data_dir}: its database {database} does not exist",
+                hint="start the index once (`endorse serve`, or `endorse admin init`), or "
+                "pass the data folder of an existing index (--data-dir, ENDORSE_DATA_DIR)",
+            )
+        return cls.open(settings)
 
     @classmethod
     def assemble(cls, settings: Settings, db: Database, store: BlobStore, clock: Clock) -> Services:

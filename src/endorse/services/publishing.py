@@ -17,6 +17,7 @@ from pathlib import Path
 
 from endorse.errors import ConfigError, Conflict, UploadRejected
 from endorse.packages.distributions import Distribution, inspect_distribution
+from endorse.packages.historic import inspect_historic
 from endorse.publisher.bootstrap import ONLINE_KEYRING
 from endorse.publisher.keyring import Keyring
 from endorse.publisher.lock import leader_lock
@@ -136,17 +137,32 @@ def recover_online_keys(
 
 @dataclass
 class ImportResult:
-    """What an import did."""
+    """What an import did, file by file."""
 
+    #: Files found under the folder.
+    examined: int = 0
     imported: int = 0
+    #: Files the index had accepted before (re-running an import is harmless).
+    already: int = 0
+    #: ``(path under the folder, reason)`` of every file left out.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: Projects the import created.
+    created: list[str] = field(default_factory=list)
     batches: int = 0
+    #: Signed by a publisher that was already running, rather than by the import.
+    by_running_publisher: bool = False
 
 
-def find_distributions(folder: Path) -> list[Path]:
-    """Wheels and sdists below ``folder``, in a stable order."""
-    found = [p for p in folder.rglob("*") if p.is_file() and p.name.endswith((".whl", ".tar.gz"))]
-    return sorted(found)
+def find_files(folder: Path) -> list[Path]:
+    """Every file below ``folder``, in a stable order (each is imported or reported)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def inspect_any(path: Path) -> Distribution:
+    """Check a wheel or sdist as an upload would, or a historic format PyPI once took."""
+    if path.name.endswith((".whl", ".tar.gz")):
+        return inspect_distribution(path, path.name)
+    return inspect_historic(path, path.name)
 
 
 def import_directory(
@@ -158,29 +174,37 @@ def import_directory(
 ) -> ImportResult:
     """Back-sign a folder: check, store and record every distribution, then publish.
 
+    Every file is imported, already on the index, or skipped with its reason.
     A running publisher (``endorse serve``, ``endorse publisher``) publishes
     them itself, and the import waits for its queue to drain.
     """
-    paths = find_distributions(folder)
-    result = ImportResult()
-    chunk: list[Distribution] = []
+    paths = find_files(folder)
+    result = ImportResult(examined=len(paths))
+    chunk: list[tuple[Distribution, Path]] = []
 
     def flush() -> None:
-        recorded, skipped = services.uploads.record_imports(chunk, owner_id)
-        result.imported += recorded
-        result.skipped.extend(skipped)
+        known = services.uploads.registered([dist.filename for dist, _ in chunk])
+        fresh = [(dist, path) for dist, path in chunk if dist.filename not in known]
+        result.already += len(chunk) - len(fresh)
+        for dist, path in fresh:
+            services.uploads.store_distribution(dist, path)
+        recorded = services.uploads.record_imports([dist for dist, _ in fresh], owner_id)
+        result.imported += recorded.recorded
+        result.created.extend(recorded.created)
+        where = {dist.filename: path for dist, path in fresh}
+        result.skipped.extend(
+            (str(where[dist.filename].relative_to(folder)), reason)
+            for dist, reason in recorded.refused
+        )
         chunk.clear()
 
     for i, path in enumerate(paths, 1):
         try:
-            dist = inspect_distribution(path, path.name)
+            chunk.append((inspect_any(path), path))
         except UploadRejected as e:
-            result.skipped.append((path.name, e.message))
-        else:
-            services.uploads.store_distribution(dist, path)
-            chunk.append(dist)
-            if len(chunk) >= IMPORT_CHUNK:
-                flush()
+            result.skipped.append((str(path.relative_to(folder)), e.message))
+        if len(chunk) >= IMPORT_CHUNK:
+            flush()
         if progress:
             progress("checking and storing", i, len(paths))
     if chunk:
@@ -188,6 +212,7 @@ def import_directory(
     lock = leader_lock(services.db, services.settings.data_dir)
     if not lock.try_acquire():
         logger.info("a publisher is running: it publishes the imported files")
+        result.by_running_publisher = True
         _wait_for_queue(services, progress)
         return result
     try:

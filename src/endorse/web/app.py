@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,7 +23,7 @@ from endorse.api.openapi import ENDPOINTS, OPENAPI_PATH, openapi_document
 from endorse.errors import EndorseError
 from endorse.services.index import Services
 from endorse.web.api import DeveloperApi
-from endorse.web.errors import handle_endorse_error
+from endorse.web.errors import handle_endorse_error, handle_http_exception
 from endorse.web.notify import PublishNotifier
 from endorse.web.pages import Pages
 from endorse.web.simple import SimpleViews
@@ -96,7 +97,10 @@ def create_app(services: Services, publication: Publication | None = None) -> St
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={EndorseError: handle_endorse_error},
+        exception_handlers={
+            EndorseError: handle_endorse_error,
+            HTTPException: handle_http_exception,
+        },
     )
 
 

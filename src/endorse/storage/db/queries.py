@@ -9,7 +9,7 @@ session: the caller decides what is one transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from packaging.utils import NormalizedName
@@ -148,6 +148,12 @@ def files_by_project(session: Session, project_ids: Collection[int]) -> dict[int
 def filename_registered(session: Session, filename: str) -> bool:
     """Whether a filename was ever accepted (removed files included)."""
     return session.get(FileRegistry, filename) is not None
+
+
+def registered_filenames(session: Session, filenames: Sequence[str]) -> set[str]:
+    """Which of ``filenames`` were ever accepted, in one query."""
+    known = select(FileRegistry.filename).where(FileRegistry.filename.in_(filenames))
+    return set(session.scalars(known))
 
 
 def is_file_published(session: Session, file_id: int) -> bool:
