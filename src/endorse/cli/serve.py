@@ -17,6 +17,7 @@ from endorse.services.demo import DemoSetup, ensure_repository
 from endorse.services.index import Services
 from endorse.services.publishing import publish_pending, publisher_process, run_publisher
 from endorse.web import create_app
+from endorse.web.pages import upload_command, verified_install_command
 from endorse.web.reason import ReasonPhraseProtocol
 
 
@@ -128,15 +129,15 @@ def _announce(setup: DemoSetup | None, base: str) -> None:
     # Plain echo: commands must not be wrapped, people copy them.
     if setup is not None and setup.token:
         click.echo(f"demo upload credentials (also in {setup.credentials}):", err=True)
-        click.echo(
-            f"  twine upload --repository-url {base}/legacy/ -u __token__ -p {setup.token} dist/*",
-            err=True,
-        )
+        click.echo(f"  {upload_command(base, setup.token)}", err=True)
     if setup is not None:
         click.echo(
             f"root metadata: {base}/tuf/metadata/root.json  sha256 {setup.root_sha256}", err=True
         )
-    click.echo(f"install with:  pip install --index-url {base}/simple/ PROJECT", err=True)
+        click.echo("install, verified by the endorse client (every file checked):", err=True)
+        click.echo(f"  {verified_install_command(base, setup.root_sha256)}", err=True)
+    click.echo("install, unverified (plain pip trusts whatever answers):", err=True)
+    click.echo(f"  pip install --index-url {base}/simple/ PROJECT", err=True)
     # Tests and scripts read this line to find the port.
     print(f"endorse serving on {base}", flush=True)
 

@@ -21,6 +21,16 @@ _STYLE = (
 )
 
 
+def verified_install_command(base: str, root_sha256: str) -> str:
+    """The install a new user should copy: through endorse's verifying client."""
+    return f"endorse install --index {base} --root-sha256 {root_sha256} -- PROJECT"
+
+
+def upload_command(base: str, token: str) -> str:
+    """twine with an API token (the username is always ``__token__``)."""
+    return f"twine upload --repository-url {base}/legacy/ -u __token__ -p {token} dist/*"
+
+
 class Pages:
     """Handlers for the HTML pages and the health check."""
 
@@ -39,10 +49,19 @@ class Pages:
             if root_sha
             else "<p><strong>This index publishes no TUF metadata.</strong></p>"
         )
+        verified = (
+            f"<p>Verified (the endorse client checks every file against the signed "
+            f"metadata before pip or uv gets it):</p>"
+            f"<pre>{escape(verified_install_command(base, root_sha))}</pre>"
+            if root_sha
+            else ""
+        )
         body = (
             f"<h1>endorse {__version__}</h1>{signed}"
-            f"<h2>Upload</h2><pre>twine upload --repository-url {base}/legacy/ dist/*</pre>"
-            f"<h2>Install</h2><pre>pip install --index-url {base}/simple/ PROJECT</pre>"
+            f"<h2>Install</h2>{verified}"
+            f"<p>Unverified (plain pip trusts whatever answers):</p>"
+            f"<pre>pip install --index-url {base}/simple/ PROJECT</pre>"
+            f"<h2>Upload</h2><pre>{escape(upload_command(base, '<token>'))}</pre>"
             f"<p><a href='/simple/'>All projects</a></p>"
         )
         return HTMLResponse(_page("endorse", body))
