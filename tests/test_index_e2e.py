@@ -163,3 +163,39 @@ def test_ngclient_verifies_every_file_and_rejects_tampering(
     # Longer than signed: the download stops at the signed length.
     with pytest.raises(DownloadLengthMismatchError):
         fresh.download_target(listing)
+
+
+def test_sdist_whose_folder_spells_the_name_the_old_way(
+    server: IndexServer, tmp_path: Path
+) -> None:
+    """ruamel_yaml-0.19.1.tar.gz as on PyPI (its folder is ruamel.yaml-0.19.1/): real twine
+    uploads it, real pip downloads exactly those bytes (issue 12)."""
+    import hashlib
+    import io
+    import tarfile
+
+    sdist = tmp_path / "dist" / "ruamel_yaml-0.19.1.tar.gz"
+    sdist.parent.mkdir()
+    pkg_info = b"Metadata-Version: 2.1\nName: ruamel.yaml\nVersion: 0.19.1\n\n"
+    setup = b"from setuptools import setup\nsetup(name='ruamel.yaml', version='0.19.1')\n"
+    members = {"ruamel.yaml-0.19.1/PKG-INFO": pkg_info, "ruamel.yaml-0.19.1/setup.py": setup}
+    with tarfile.open(sdist, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    uploaded = twine_upload(server, [sdist])
+    assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
+    server.wait_published()
+    dest = tmp_path / "downloaded"
+    fetched = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--isolated", "--no-cache-dir", "--no-deps",
+         "--no-binary", ":all:", "--no-build-isolation", "--index-url", f"{server.url}/simple/",
+         "--dest", str(dest), "ruamel.yaml==0.19.1"],
+        capture_output=True, text=True, env=tool_env(), timeout=300,
+    )  # fmt: skip
+    assert (dest / sdist.name).exists(), fetched.stdout + fetched.stderr
+    assert (
+        hashlib.sha256((dest / sdist.name).read_bytes()).digest()
+        == hashlib.sha256(sdist.read_bytes()).digest()
+    )
