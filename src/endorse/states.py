@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["AuthMethod", "ClaimState", "EventState", "ProjectRole", "ReleaseState"]
+__all__ = [
+    "AuthMethod",
+    "ClaimState",
+    "EventState",
+    "ProjectRole",
+    "ProjectStatus",
+    "ReleaseState",
+]
 
 
 class ClaimState(StrEnum):
@@ -50,6 +57,29 @@ class ProjectRole(StrEnum):
     OWNER = "owner"
     #: May upload.
     MAINTAINER = "maintainer"
+
+
+class ProjectStatus(StrEnum):
+    """A project's status marker (PEP 792), in the listing installers read."""
+
+    #: The default: uploads accepted, files offered.
+    ACTIVE = "active"
+    #: No further uploads expected: uploads refused, files still offered.
+    ARCHIVED = "archived"
+    #: Considered unsafe (malware): uploads refused, no file offered. Administrators only.
+    QUARANTINED = "quarantined"
+    #: Obsolete, perhaps replaced: as active; installers may warn.
+    DEPRECATED = "deprecated"
+
+    @property
+    def accepts_uploads(self) -> bool:
+        """Whether the index takes new files for a project in this status."""
+        return self in (ProjectStatus.ACTIVE, ProjectStatus.DEPRECATED)
+
+    @property
+    def offers_files(self) -> bool:
+        """Whether the index offers the project's files for download."""
+        return self is not ProjectStatus.QUARANTINED
 
 
 class AuthMethod(StrEnum):

@@ -160,6 +160,21 @@ def _cases() -> list[Any]:
                     "POST", f"/api/v1/projects/{project}/claim", body, id=f"claim-{project}-{name}"
                 )
             )
+    status = {"status": "archived", "reason": "moved"}
+    for name, body in json_bodies(
+        status, {"status": ["stolen", "", "ARCHIVED", LONG], "reason": [LONG]}
+    ).items():
+        if name == "reason-missing":
+            continue  # a reason is optional: that body is valid
+        for project in ("hello-world", "no-such-project"):
+            cases.append(
+                pytest.param(
+                    "POST",
+                    f"/api/v1/projects/{project}/status",
+                    body,
+                    id=f"status-{project}-{name}",
+                )
+            )
     cosign = {"signatures": [{"keyid": "ab" * 32, "sig": "00"}]}
     for name, body in json_bodies(
         cosign,

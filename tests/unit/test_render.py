@@ -15,11 +15,13 @@ import pytest
 from endorse.simple.render import (
     API_VERSION,
     ListedFile,
+    StatusMarker,
     render_project_html,
     render_project_json,
     render_root_html,
     render_root_json,
 )
+from endorse.states import ProjectStatus
 
 WHEN = datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 CORE = "c" * 64
@@ -154,7 +156,7 @@ def test_core_metadata_attributes_pep_658_and_714() -> None:
 def test_pep_700_versions_size_and_upload_time() -> None:
     listing = page(FILES)
     assert listing["meta"] == {"api-version": API_VERSION}
-    assert API_VERSION == "1.1"
+    assert API_VERSION == "1.4"  # PEP 700 came with 1.1; PEP 792 status markers with 1.4
     assert listing["name"] == "hello-world"
     assert listing["versions"] == ["1.0", "1.0.post1", "2.0rc1", "2.0", "10.0"]
     entry = json_file(FILES, "hello_world-1.0.tar.gz")
@@ -196,3 +198,25 @@ def test_root_pages_link_every_project() -> None:
     assert '<a href="hello-world/">hello-world</a>' in html
     root = json.loads(render_root_json(names))
     assert root == {"meta": {"api-version": API_VERSION}, "projects": [{"name": n} for n in names]}
+
+
+@pytest.mark.parametrize("status", list(ProjectStatus))
+def test_pep_792_status_marker_in_both_formats(status: ProjectStatus) -> None:
+    marker = StatusMarker(status, 'moved to "x" & co' if status is not ProjectStatus.ACTIVE else "")
+    html = render_project_html("hello-world", FILES, marker).decode()
+    assert f'<meta name="pypi:project-status" content="{status.value}">' in html
+    listing = json.loads(render_project_json("hello-world", FILES, marker))
+    expected: dict[str, str] = {"status": status.value}
+    if marker.reason:
+        expected["reason"] = marker.reason
+        assert (
+            '<meta name="pypi:project-status-reason" content="moved to &quot;x&quot; &amp; co">'
+            in html
+        )
+    else:
+        assert "project-status-reason" not in html
+    assert listing["project-status"] == expected
+    # The same files and status give the same bytes (the listing is a signed target).
+    assert render_project_json("hello-world", FILES, marker) == render_project_json(
+        "hello-world", list(reversed(FILES)), marker
+    )

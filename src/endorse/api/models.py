@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_confi
 from typing_extensions import TypedDict
 
 from endorse.errors import InvalidRequest
-from endorse.states import ClaimState, ReleaseState
+from endorse.states import ClaimState, ProjectStatus, ReleaseState
 
 __all__ = [
     "ClaimDetails",
@@ -34,6 +34,8 @@ __all__ = [
     "PublicKey",
     "ReleaseResponse",
     "SignatureBody",
+    "StatusDetails",
+    "StatusRequest",
     "adapter",
     "parse",
 ]
@@ -98,6 +100,14 @@ class ClaimRequest(TypedDict):
 
 
 @with_config(_STRICT)
+class StatusRequest(TypedDict):
+    """``POST /api/v1/projects/NAME/status``: a PEP 792 status marker (owners)."""
+
+    status: ProjectStatus
+    reason: NotRequired[Annotated[str, Field(max_length=500)]]
+
+
+@with_config(_STRICT)
 class CosignRequest(TypedDict):
     """``POST /api/v1/projects/NAME/pending/ID/signatures``: co-signatures."""
 
@@ -130,6 +140,13 @@ class FileDetails(TypedDict):
     yanked: bool | str
 
 
+class StatusDetails(TypedDict):
+    """A project's PEP 792 status marker."""
+
+    status: ProjectStatus
+    reason: str
+
+
 class ProjectResponse(TypedDict):
     """``GET /api/v1/projects/NAME``: a project's files and claim."""
 
@@ -138,6 +155,8 @@ class ProjectResponse(TypedDict):
     prefix: str
     claim: ClaimDetails | None
     files: list[FileDetails]
+    #: Its status marker (absent from indexes older than PEP 792 support).
+    status: NotRequired[StatusDetails]
 
 
 class ReleaseResponse(TypedDict):

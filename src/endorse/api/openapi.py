@@ -23,6 +23,7 @@ from endorse.api.models import (
     PendingReleasesResponse,
     ProjectResponse,
     ReleaseResponse,
+    StatusRequest,
     adapter,
 )
 
@@ -96,6 +97,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Claim a project (owners): its maintainers' keys sign its files from now on",
         {200: ProjectResponse},
         request=ClaimRequest,
+    ),
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/projects/{{project}}/status",
+        "set_status",
+        "Set a project's PEP 792 status marker (owners: active, archived, deprecated)",
+        {200: ProjectResponse},
+        request=StatusRequest,
     ),
     Endpoint(
         "POST",

@@ -23,6 +23,7 @@ COMMANDS = {
     "admin": "endorse.cli.admin:admin",
     "key": "endorse.cli.dev:key",
     "claim": "endorse.cli.dev:claim",
+    "project": "endorse.cli.dev:project",
     "upload": "endorse.cli.dev:upload",
     "sign": "endorse.cli.dev:sign",
     "proxy": "endorse.cli.client:proxy",

@@ -35,6 +35,7 @@ from endorse.publisher.keyring import Keyring
 from endorse.services.demo import ensure_repository
 from endorse.services.index import Services, migrate_database
 from endorse.services.publishing import import_directory, prune_now, recover_online_keys
+from endorse.states import ProjectStatus
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -194,6 +195,28 @@ def project_members(project_name: str, data_dir: Path | None) -> None:
     """List a project's owners and maintainers."""
     for username, role in _services(data_dir).accounts.members(project_name):
         out.print(f"{username}\t{role}")
+
+
+@project.command("status")
+@click.argument("project_name")
+@click.argument("status", type=click.Choice([s.value for s in ProjectStatus]))
+@click.option("--reason", default="", help="Shown with the status (in the listing).")
+@data_dir_option
+@reports_errors
+def project_status(project_name: str, status: str, reason: str, data_dir: Path | None) -> None:
+    """Set a project's status marker (PEP 792); only administrators quarantine.
+
+    Archived and quarantined projects take no uploads; a quarantined project's
+    files are not offered. The signed listings change in the next batch.
+
+    \b
+    Example:
+      endorse admin project status evil-pkg quarantined --reason "malware, see #123"
+    """
+    before = _services(data_dir).projects.set_status(
+        project_name, ProjectStatus(status), reason, by_owner=None
+    )
+    out.print(f"{project_name}: {before} -> {status}")
 
 
 @admin.command("yank")

@@ -36,7 +36,7 @@ from endorse.developer import IndexClient, build_release, sign_release
 from endorse.errors import EndorseError, NotFound
 from endorse.signing.descriptor import KeyDescriptor
 from endorse.signing.keystore import load_signer
-from endorse.states import ReleaseState
+from endorse.states import ProjectStatus, ReleaseState
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -305,3 +305,34 @@ def sign(
             if not yes and not click.confirm("Sign this release?", err=True):
                 raise SystemExit(ExitCode.REFUSED)
             _report(client.cosign(name, pending_id, [signer.sign(md.signed_bytes)]), name)
+
+
+@click.group()
+def project() -> None:
+    """Your projects on the index (owners)."""
+
+
+@project.command("status")
+@click.argument("project_name")
+@click.argument(
+    "status",
+    type=click.Choice([s.value for s in ProjectStatus if s is not ProjectStatus.QUARANTINED]),
+)
+@_index_option
+@click.option(
+    "--reason", default="", help="Shown with the status, e.g. the project to use instead."
+)
+@reports_errors
+def project_status(project_name: str, status: str, index: str, reason: str) -> None:
+    """Mark a project active, archived or deprecated (PEP 792); installers see it.
+
+    An archived project takes no new uploads until an owner sets it active
+    again; a deprecated one is as active, with a warning for its users.
+
+    \b
+    Example:
+      endorse project status oldproject deprecated --reason "use newproject"
+    """
+    answer = _client(index).set_status(project_name, ProjectStatus(status), reason)
+    shown = answer.get("status")
+    out.print(f"{answer['name']}: {shown['status'] if shown else status}")

@@ -78,11 +78,14 @@ from endorse.metadata.paths import (
 from endorse.metadata.roles import CLAIMED, RECENTLY_CLAIMED, UNCLAIMED
 from endorse.metadata.trust import TrustLevel
 from endorse.simple.render import (
+    ACTIVE,
     TARGETS_FROM_PROJECT_PAGE,
     ListedFile,
+    StatusMarker,
     render_project_html,
     render_project_json,
 )
+from endorse.states import ProjectStatus
 
 __all__ = [
     "IndexSession",
@@ -125,12 +128,15 @@ class ProjectView:
     trust: FileTrust | None = None
     #: The delegation path of the developer-signed role every file must come from.
     role_path: RolePath = ()
+    #: The PEP 792 status marker the signed listing carries (developer-signed roles
+    #: carry none: such a project is shown active).
+    marker: StatusMarker = ACTIVE
 
     def render(self, fmt: ListingFormat) -> bytes:
         """The PEP 503 or PEP 691 page pip and uv are shown."""
         if fmt == "html":
-            return render_project_html(self.name, self.files)
-        body = render_project_json(self.name, self.files)
+            return render_project_html(self.name, self.files, self.marker)
+        body = render_project_json(self.name, self.files, self.marker)
         if self.source is Source.INDEX_SIGNED:
             return body
         page = json.loads(body)
@@ -320,7 +326,17 @@ class IndexSession:
                 hint="the index signed a malformed listing; tell its operators",
             ) from e
         listed = tuple(f for f in files if f is not None)
-        return ProjectView(name, Source.INDEX_SIGNED, role.name, listed, role_path=role.path)
+        marker = _marker(page.get("project-status"))
+        if marker.status is not ProjectStatus.ACTIVE:
+            logger.warning(
+                "%s is %s (PEP 792)%s",
+                name,
+                marker.status,
+                f": {marker.reason}" * bool(marker.reason),
+            )
+        return ProjectView(
+            name, Source.INDEX_SIGNED, role.name, listed, role_path=role.path, marker=marker
+        )
 
     def _listed(self, name: NormalizedName, entry: dict[str, Any]) -> ListedFile | None:
         filename = str(entry["filename"])
@@ -541,6 +557,18 @@ def maintainer_names(delegation: DelegatedRole) -> list[str]:
     """The maintainers a delegation's signed map names."""
     raw = delegation.unrecognized_fields.get(MAINTAINERS_FIELD)
     return sorted(str(m) for m in raw) if isinstance(raw, dict) else []
+
+
+def _marker(raw: object) -> StatusMarker:
+    """The status marker of a signed PEP 691 listing; an unknown status counts as active."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("status"), str):
+        return ACTIVE
+    try:
+        status = ProjectStatus(raw["status"])
+    except ValueError:
+        return ACTIVE
+    reason = raw.get("reason")
+    return StatusMarker(status, reason if isinstance(reason, str) else "")
 
 
 def _listing_trust() -> FileTrust:

@@ -25,9 +25,11 @@ from endorse.api.models import (
     ProjectResponse,
     ReleaseResponse,
     SignatureBody,
+    StatusRequest,
     parse,
 )
 from endorse.errors import NotFound, error_for_status
+from endorse.states import ProjectStatus
 
 __all__ = ["IndexClient"]
 
@@ -97,6 +99,12 @@ class IndexClient:
         """Claim a project."""
         body: ClaimRequest = {"maintainers": list(maintainers), "threshold": threshold}
         response = self._client.post(f"{self.url}/api/v1/projects/{name}/claim", json=body)
+        return self._answer(ProjectResponse, response)
+
+    def set_status(self, name: str, status: ProjectStatus, reason: str = "") -> ProjectResponse:
+        """Set a project's PEP 792 status marker (owners)."""
+        body: StatusRequest = {"status": status, "reason": reason}
+        response = self._client.post(f"{self.url}/api/v1/projects/{name}/status", json=body)
         return self._answer(ProjectResponse, response)
 
     def submit_release(self, name: str, metadata: bytes, files: Sequence[Path]) -> ReleaseResponse:

@@ -30,7 +30,7 @@ from endorse.errors import Conflict, NotFound, PermissionDenied, ReleaseRejected
 from endorse.index.accounts import Identity
 from endorse.index.claims import ClaimInfo, claim_info
 from endorse.index.projects import require_project
-from endorse.index.uploads import Uploads, file_exists, file_record
+from endorse.index.uploads import Uploads, file_exists, file_record, refuse_closed
 from endorse.metadata.paths import LISTING_FILENAMES, file_target, parse_target_path, project_dir
 from endorse.metadata.roles import CLAIMED
 from endorse.metadata.storage_keys import developer_role_key, pending_release_key, target_key
@@ -187,6 +187,7 @@ class Releases:
                 raise PermissionDenied(
                     f"{identity.username!r} is not a maintainer of the claim of {name!r}"
                 )
+            refuse_closed(proj)
             existing = {f.filename: f for f in queries.project_files(session, proj.id)}
         if info.state is ClaimState.CLAIMED:
             info = self._as_published(info)

@@ -39,6 +39,7 @@ from endorse.metadata.paths import core_metadata_target, file_target
 from endorse.metadata.storage_keys import target_key
 from endorse.metadata.trust import TrustLevel
 from endorse.packages.distributions import Distribution, inspect_distribution
+from endorse.states import ProjectStatus
 from endorse.storage import BlobStore
 from endorse.storage.db import (
     Database,
@@ -258,6 +259,7 @@ def _check_rights(session: Session, name: NormalizedName, identity: Identity) ->
         return None
     refuse_claimed(session, project)
     check_upload_rights(session, identity, project)
+    refuse_closed(project)
     return project
 
 
@@ -273,6 +275,19 @@ def refuse_known_filename(session: Session, filename: str) -> None:
     """Refuse a filename that was ever accepted (even if since removed)."""
     if queries.filename_registered(session, filename):
         raise file_exists(filename)
+
+
+def refuse_closed(project: Project) -> None:
+    """An archived or quarantined project takes no new files (PEP 792)."""
+    if not project.status.accepts_uploads:
+        raise Conflict(
+            f"Project {project.name!r} is {project.status} (PEP 792): it takes no new uploads"
+            + (f" ({project.status_reason})" if project.status_reason else ""),
+            hint="an owner sets it active again with `endorse project status "
+            f"{project.name} active`"
+            if project.status is ProjectStatus.ARCHIVED
+            else "only the index's administrators can lift a quarantine",
+        )
 
 
 def refuse_claimed(session: Session, project: Project) -> None:

@@ -48,6 +48,7 @@ from endorse.publisher.targets import (
     build_project_targets,
 )
 from endorse.settings import Settings
+from endorse.simple.render import StatusMarker
 from endorse.states import ClaimState
 from endorse.storage import BlobStore
 from endorse.storage.db import Batch, Database, Session, SigningEvent, queries, utcnow
@@ -196,17 +197,23 @@ class Publisher:
         result: dict[int, ProjectTargets] = {}
         with self.db.read_session() as session:
             names = queries.project_names(session, project_ids)
+            markers = {
+                pid: StatusMarker(status, reason)
+                for pid, (status, reason) in queries.project_statuses(session, project_ids).items()
+            }
             files = queries.files_by_project(session, project_ids)
             claims = queries.claims_by_project(session, project_ids)
             versions = queries.role_versions_by_project(session, project_ids)
             for pid in project_ids:
                 name, claim = names[pid], claims.get(pid)
                 if claim is None or not versions.get(pid):
-                    result[pid] = build_project_targets(name, files.get(pid, []))
+                    result[pid] = build_project_targets(name, files.get(pid, []), markers[pid])
                     continue
                 role = project_role(name, claim.state)
                 latest = Metadata[Targets].from_bytes(self.store.get(versions[pid][-1].blob_key))
-                pt = build_claimed_project_targets(name, files.get(pid, []), latest.signed)
+                pt = build_claimed_project_targets(
+                    name, files.get(pid, []), latest.signed, markers[pid]
+                )
                 pt.role_versions = [
                     RoleVersionToPublish(role, v.version, v.blob_key, v.id)
                     for v in versions[pid]

@@ -21,7 +21,13 @@ from endorse.metadata.paths import (
 from endorse.metadata.roles import RoleName
 from endorse.metadata.storage_keys import target_key
 from endorse.metadata.trust import TrustLevel, trust_custom
-from endorse.simple.render import ListedFile, render_project_html, render_project_json
+from endorse.simple.render import (
+    ACTIVE,
+    ListedFile,
+    StatusMarker,
+    render_project_html,
+    render_project_json,
+)
 from endorse.storage.db import File
 
 
@@ -74,8 +80,14 @@ def listed_file(name: NormalizedName, f: File) -> ListedFile:
     )
 
 
-def build_project_targets(name: NormalizedName, files: Sequence[File]) -> ProjectTargets:
-    """Targets and listings for an index-signed project from its file records."""
+def build_project_targets(
+    name: NormalizedName, files: Sequence[File], marker: StatusMarker = ACTIVE
+) -> ProjectTargets:
+    """Targets and listings for an index-signed project from its file records.
+
+    A quarantined project (PEP 792) keeps its file targets, so that lifting the
+    quarantine needs no bytes back, but its signed listings offer no file.
+    """
     result = ProjectTargets(name)
     live = [f for f in files if not f.removed]
     for f in live:
@@ -95,12 +107,16 @@ def build_project_targets(name: NormalizedName, files: Sequence[File]) -> Projec
         if f.removed:
             result.removed_paths.add(file_target(name, f.filename))
             result.removed_paths.add(core_metadata_target(name, f.filename))
-    _add_listings(result, name, [listed_file(name, f) for f in live], signed=True)
+    offered = [listed_file(name, f) for f in live] if marker.status.offers_files else []
+    _add_listings(result, name, offered, marker, signed=True)
     return result
 
 
 def build_claimed_project_targets(
-    name: NormalizedName, files: Sequence[File], role: Targets | None
+    name: NormalizedName,
+    files: Sequence[File],
+    role: Targets | None,
+    marker: StatusMarker = ACTIVE,
 ) -> ProjectTargets:
     """A claimed project: nothing of it in the bins; its listing shows exactly the
     files its developers signed (DESIGN rule 4), with yanks they signed."""
@@ -125,17 +141,22 @@ def build_claimed_project_targets(
                 entry, yanked=True, yanked_reason=str(yanked) if yanked is not True else ""
             )
         listed.append(entry)
-    _add_listings(result, name, listed, signed=False)
+    _add_listings(result, name, listed if marker.status.offers_files else [], marker, signed=False)
     return result
 
 
 def _add_listings(
-    result: ProjectTargets, name: NormalizedName, listed: list[ListedFile], *, signed: bool
+    result: ProjectTargets,
+    name: NormalizedName,
+    listed: list[ListedFile],
+    marker: StatusMarker,
+    *,
+    signed: bool,
 ) -> None:
     result.listed_filenames = {f.filename for f in listed}
     rendered: dict[ListingFormat, bytes] = {
-        "html": render_project_html(name, listed),
-        "json": render_project_json(name, listed),
+        "html": render_project_html(name, listed, marker),
+        "json": render_project_json(name, listed, marker),
     }
     for fmt, data in rendered.items():
         path = listing_target(name, fmt)

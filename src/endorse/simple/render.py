@@ -1,7 +1,8 @@
 """Render Simple API pages.
 
 Project pages are TUF targets, so their bytes must depend on nothing but the
-files they list: the same files always give the same bytes. Links are
+files they list and the project's status marker (PEP 792): the same files
+and status always give the same bytes. Links are
 relative (``../../tuf/targets/...``) so a mirror that copies ``/simple/`` and
 ``/tuf/`` serves pages that still verify and still resolve.
 """
@@ -16,7 +17,10 @@ from html import escape
 
 from packaging.version import Version
 
-API_VERSION = "1.1"
+from endorse.states import ProjectStatus
+
+#: 1.4: PEP 792 project status markers (1.1: PEP 700, 1.2-1.3 add nothing an index must).
+API_VERSION = "1.4"
 HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 #: From a project page (``/simple/<name>/``) to the targets root.
@@ -52,13 +56,33 @@ def _upload_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def render_project_html(name: str, files: Sequence[ListedFile]) -> bytes:
-    """PEP 503 page with PEP 592 yanks, PEP 658/714 metadata and hashes."""
+@dataclass(frozen=True)
+class StatusMarker:
+    """A project's PEP 792 status and the reason given for it."""
+
+    status: ProjectStatus = ProjectStatus.ACTIVE
+    reason: str = ""
+
+
+ACTIVE = StatusMarker()
+
+
+def render_project_html(
+    name: str, files: Sequence[ListedFile], marker: StatusMarker = ACTIVE
+) -> bytes:
+    """PEP 503 page with PEP 592 yanks, PEP 658/714 metadata, hashes, PEP 792 status."""
     lines = [
         "<!DOCTYPE html>",
         "<html>",
         "  <head>",
         f'    <meta name="pypi:repository-version" content="{API_VERSION}">',
+        f'    <meta name="pypi:project-status" content="{marker.status.value}">',
+    ]
+    if marker.reason:
+        lines.append(
+            f'    <meta name="pypi:project-status-reason" content="{escape(marker.reason)}">'
+        )
+    lines += [
         f"    <title>Links for {escape(name)}</title>",
         "  </head>",
         "  <body>",
@@ -78,8 +102,10 @@ def render_project_html(name: str, files: Sequence[ListedFile]) -> bytes:
     return "\n".join(lines).encode()
 
 
-def render_project_json(name: str, files: Sequence[ListedFile]) -> bytes:
-    """PEP 691 page with PEP 700 fields (versions, size, upload-time)."""
+def render_project_json(
+    name: str, files: Sequence[ListedFile], marker: StatusMarker = ACTIVE
+) -> bytes:
+    """PEP 691 page with PEP 700 fields (versions, size, upload-time), PEP 792 status."""
     ordered = _sorted(files)
     # Tie-break on the string: "1.0" and "1.0.0" are equal Versions.
     versions = sorted({f.version for f in ordered}, key=lambda v: (Version(v), v))
@@ -101,9 +127,13 @@ def render_project_json(name: str, files: Sequence[ListedFile]) -> bytes:
             entry["core-metadata"] = False
             entry["dist-info-metadata"] = False
         entries.append(entry)
+    status: dict[str, str] = {"status": marker.status.value}
+    if marker.reason:
+        status["reason"] = marker.reason
     page = {
         "meta": {"api-version": API_VERSION},
         "name": name,
+        "project-status": status,
         "versions": versions,
         "files": entries,
     }

@@ -33,9 +33,10 @@ from endorse.api.models import (
     PublicKey,
     ReleaseResponse,
     SignatureBody,
+    StatusRequest,
     parse,
 )
-from endorse.errors import InvalidRequest, NotFound, TooLarge, UploadRejected
+from endorse.errors import InvalidRequest, NotFound, PermissionDenied, TooLarge, UploadRejected
 from endorse.index.accounts import Identity
 from endorse.index.claims import ClaimInfo, parse_key
 from endorse.index.projects import ProjectFile
@@ -80,12 +81,29 @@ class DeveloperApi:
     def _project_response(self, name: str) -> ProjectResponse:
         project = self.services.projects.files(name)
         info = self.services.claims.info(project.name)
+        status, reason = self.services.projects.status(project.name)
         return {
             "name": project.name,
             "prefix": project_prefix(project.name),
             "claim": _claim_details(info) if info else None,
             "files": [_file_details(f) for f in reversed(project.files)],
+            "status": {"status": status, "reason": reason},
         }
+
+    async def set_status(self, request: Request) -> Response:
+        """Set a project's PEP 792 status marker (its owners)."""
+        identity = await self._identity(request)
+        body = parse(StatusRequest, await self._body(request))
+        name = canonicalize_name(request.path_params["project"])
+        if not identity.may_touch(name):
+            raise PermissionDenied(f"this API token is not scoped to project {name!r}")
+        await run_in_threadpool(
+            lambda: self.services.projects.set_status(
+                name, body["status"], body.get("reason", ""), by_owner=identity.user_id
+            )
+        )
+        self.wake()
+        return JSONResponse(await run_in_threadpool(self._project_response, name))
 
     async def register_key(self, request: Request) -> Response:
         """Register a machine key (further keys need a signature by an existing one)."""

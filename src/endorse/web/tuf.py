@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 
-from endorse.errors import NotFound, StorageError
+from endorse.errors import NotFound, PermissionDenied, StorageError
 from endorse.metadata.paths import LISTING_FORMATS, parse_target_path
 from endorse.metadata.storage_keys import metadata_file_key, served_target_key
 from endorse.services.index import Services
@@ -44,6 +44,12 @@ class TufViews:
             name, basename, digest = parse_target_path(path)
         except ValueError:
             return _not_found(path)
+        if basename not in LISTING_FORMATS and not await run_in_threadpool(
+            self.services.projects.offers_files, name
+        ):
+            raise PermissionDenied(
+                f"project {name!r} is quarantined (PEP 792): its files are not offered for download"
+            )
         if digest is not None:
             key = served_target_key(path)
         else:

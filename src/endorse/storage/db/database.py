@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from endorse.errors import Conflict
+from endorse.errors import Conflict, StorageError
 
 __all__ = ["Database", "HeldLock", "RaceLost", "Session"]
 
@@ -88,6 +88,30 @@ class Database:
         """A plain connection in a transaction (for migrations)."""
         with self._exclusive(), self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def migration_connection(self) -> Iterator[Connection]:
+        """A connection in a transaction for a schema migration.
+
+        On SQLite a migration alters a table by copying it and dropping the old
+        one, which foreign keys forbid while other tables refer to it: they are
+        not enforced during the migration (SQLite ignores the pragma inside a
+        transaction, so it is set before), and checked before it commits.
+        """
+        with self._exclusive(), self.engine.connect() as connection:
+            raw = connection.connection.driver_connection if self.is_sqlite else None
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    yield connection
+                    if raw is not None:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise StorageError(f"a migration broke foreign keys: {broken[:5]}")
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=ON")
 
     def table_names(self) -> set[str]:
         """The tables that exist now."""

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from endorse.states import ClaimState, EventState, ProjectRole, ReleaseState
+from endorse.states import ClaimState, EventState, ProjectRole, ProjectStatus, ReleaseState
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -118,6 +118,11 @@ class Project(Base):
     #: The name folded further (PyPI's "ultranormalised" form) to catch confusables.
     confusable_key: Mapped[str] = mapped_column(String(200), index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: PEP 792 status marker, and the reason shown with it.
+    status: Mapped[ProjectStatus] = mapped_column(
+        state_column(ProjectStatus, "status"), default=ProjectStatus.ACTIVE
+    )
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
 
 
 class ProjectMember(Base):

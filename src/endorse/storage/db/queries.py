@@ -18,7 +18,7 @@ from sqlalchemy import delete, distinct, func, select, update
 from sqlalchemy.orm import Session
 
 from endorse.metadata.trust import TrustLevel
-from endorse.states import ClaimState, EventState, ProjectRole, ReleaseState
+from endorse.states import ClaimState, EventState, ProjectRole, ProjectStatus, ReleaseState
 from endorse.storage.db.models import (
     ApiToken,
     ClaimMaintainer,
@@ -105,6 +105,16 @@ def project_names(session: Session, project_ids: Collection[int]) -> dict[int, N
     """Project id -> name."""
     rows = session.execute(select(Project.id, Project.name).where(Project.id.in_(project_ids)))
     return {pid: NormalizedName(name) for pid, name in rows}
+
+
+def project_statuses(
+    session: Session, project_ids: Collection[int]
+) -> dict[int, tuple[ProjectStatus, str]]:
+    """Project id -> its PEP 792 status and reason."""
+    rows = session.execute(
+        select(Project.id, Project.status, Project.status_reason).where(Project.id.in_(project_ids))
+    )
+    return {pid: (ProjectStatus(status), reason) for pid, status, reason in rows}
 
 
 def project_with_confusable_key(

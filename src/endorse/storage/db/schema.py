@@ -41,7 +41,7 @@ FIRST_REVISION = "0001"
 #: The newest revision this endorse knows. Written here so that checking a
 #: database needs no Alembic (every command checks at start);
 #: ``tests/storage/test_migrations.py`` holds it against the revisions.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 MIGRATE_COMMAND = "endorse admin migrate"
 #: A table every revision has: a database with it but no version predates migrations.
 _SENTINEL_TABLE = "projects"
@@ -92,7 +92,7 @@ def migrate(db: Database, revision: str = "head") -> Migration:
 
     before = current_revision(db)
     made_before_migrations = before is not None and _VERSION_TABLE not in db.table_names()
-    with db.connection() as connection:
+    with db.migration_connection() as connection:
         config = alembic_config(connection)
         if made_before_migrations:
             command.stamp(config, FIRST_REVISION)

@@ -36,7 +36,7 @@ else:
     url = context.get_x_argument(as_dictionary=True).get("url")
     database = Database(url or Settings.from_env(os.environ).resolved_database_url)
     try:
-        with database.connection() as conn:
+        with database.migration_connection() as conn:
             _migrate(conn)
     finally:
         database.dispose()
