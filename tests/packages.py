@@ -12,11 +12,14 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 
-def _core_metadata(name: str, version: str, deps: list[str], requires_python: str | None) -> str:
+def _core_metadata(
+    name: str, version: str, deps: list[str], requires_python: str | None, headers: str = ""
+) -> str:
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Requires-Dist: {d}" for d in deps]
+    lines += [h for h in headers.splitlines() if h]
     return "\n".join(lines) + "\n\n"
 
 
@@ -35,15 +38,17 @@ def make_wheel(
     payload: str = "",
     filename: str | None = None,
     metadata_name: str | None = None,
+    headers: str = "",
 ) -> Path:
-    """A pure-Python wheel whose module ``<name>`` sets ``VERSION``."""
+    """A pure-Python wheel whose module ``<name>`` sets ``VERSION`` (``headers``: more
+    core metadata lines, ``Summary: ...``)."""
     folder.mkdir(parents=True, exist_ok=True)
     dist = canonicalize_name(name).replace("-", "_")
     module = f"{dist}/__init__.py"
     files: dict[str, bytes] = {
         module: f"VERSION = {version!r}\n{payload}\n".encode(),
         f"{dist}-{version}.dist-info/METADATA": _core_metadata(
-            metadata_name or name, version, deps or [], requires_python
+            metadata_name or name, version, deps or [], requires_python, headers
         ).encode(),
         f"{dist}-{version}.dist-info/WHEEL": (
             b"Wheel-Version: 1.0\nGenerator: endorse-tests\nRoot-Is-Purelib: true\n"

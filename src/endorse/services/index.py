@@ -18,6 +18,7 @@ from endorse.index.accounts import Accounts
 from endorse.index.claims import Claims
 from endorse.index.events import SigningEvents
 from endorse.index.listings import Listings
+from endorse.index.project_json import ProjectJson
 from endorse.index.projects import Projects
 from endorse.index.releases import Releases
 from endorse.index.status import IndexStatus, index_status
@@ -53,6 +54,7 @@ class Services:
     events: SigningEvents
     listings: Listings
     published: PublishedMetadata
+    project_json: ProjectJson
 
     @classmethod
     def open(
@@ -98,6 +100,7 @@ class Services:
         """The services over a database and store as they are (no schema check)."""
         uploads = Uploads(db, store)
         published = PublishedMetadata(store)
+        listings = Listings(db, published, tuf_enabled=settings.tuf_enabled)
         return cls(
             settings=settings,
             db=db,
@@ -109,8 +112,9 @@ class Services:
             claims=Claims(db),
             releases=Releases(db, store, uploads, clock),
             events=SigningEvents(settings, db, store, clock),
-            listings=Listings(db, published, tuf_enabled=settings.tuf_enabled),
+            listings=listings,
             published=published,
+            project_json=ProjectJson(db, store, listings, published),
         )
 
     @property

@@ -24,6 +24,7 @@ from endorse.errors import EndorseError
 from endorse.services.index import Services
 from endorse.web.api import DeveloperApi
 from endorse.web.errors import handle_endorse_error, handle_http_exception
+from endorse.web.json_api import JsonApiViews
 from endorse.web.notify import PublishNotifier
 from endorse.web.pages import Pages
 from endorse.web.simple import SimpleViews
@@ -58,6 +59,7 @@ def create_app(services: Services, publication: Publication | None = None) -> St
     simple = SimpleViews(services)
     tuf = TufViews(services)
     pages = Pages(services)
+    json_api = JsonApiViews(services)
     upload = UploadEndpoint(services, notifier, wake)
     api = DeveloperApi(services, wake)
     openapi = openapi_document()
@@ -89,6 +91,8 @@ def create_app(services: Services, publication: Publication | None = None) -> St
         Route("/simple/{project}/", simple.project),
         Route("/simple/{project}", simple.project),
         Route("/project/{project}/", pages.project),
+        Route("/pypi/{project}/json", json_api.project),
+        Route("/pypi/{project}/{version}/json", json_api.release),
         Route("/tuf/metadata/{filename}", tuf.metadata),
         Route("/tuf/targets/{path:path}", tuf.target),
         Route(OPENAPI_PATH, openapi_json),
