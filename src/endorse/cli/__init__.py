@@ -33,6 +33,15 @@ COMMANDS = {
 }
 
 
+#: Commands that need an extra beyond the client's dependencies, and which.
+EXTRA_OF = {
+    "serve": "server",
+    "publisher": "server",
+    "admin": "server",
+    "evaluate": "research",
+}
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
 
@@ -46,9 +55,35 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, _, attribute = target.partition(":")
-        command = getattr(importlib.import_module(module), attribute)
+        try:
+            command = getattr(importlib.import_module(module), attribute)
+        except ModuleNotFoundError as e:
+            extra = EXTRA_OF.get(cmd_name)
+            if extra is None or (e.name or "").startswith("endorse"):
+                raise
+            return _needs_extra(cmd_name, extra, e.name or "?")
         assert isinstance(command, click.Command)  # noqa: S101 - the table names commands
         return command
+
+
+def _needs_extra(name: str, extra: str, missing: str) -> click.Command:
+    """A command standing in for one whose dependencies this installation lacks."""
+
+    def explain() -> None:
+        click.echo(
+            f"error: `endorse {name}` needs the {extra!r} extra, which this installation "
+            f"lacks ({missing} is not installed)\nhint: pip install 'endorse[{extra}]' "
+            f"(the client and developer commands work without it)",
+            err=True,
+        )
+        raise SystemExit(2)
+
+    return click.Command(
+        name,
+        callback=explain,
+        help=f"(needs `pip install 'endorse[{extra}]'`)",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
