@@ -58,6 +58,35 @@ class Distribution:
     #: PyPI's ``python_version`` of the file: ``source`` for an sdist, else its Python tag.
     python_version: str
 
+    @classmethod
+    def of_file(
+        cls,
+        path: Path,
+        filename: str,
+        name: NormalizedName,
+        version: Version,
+        packagetype: str,
+        *,
+        core_metadata: bytes | None,
+        requires_python: str | None,
+        python_version: str,
+    ) -> Distribution:
+        """The record of a checked file: what it is, plus its digests and size."""
+        sha256, blake2_256, md5, size = file_digests(path)
+        return cls(
+            name=name,
+            version=version,
+            filename=filename,
+            packagetype=packagetype,
+            size=size,
+            sha256=sha256,
+            blake2_256=blake2_256,
+            md5=md5,
+            core_metadata=core_metadata,
+            requires_python=requires_python,
+            python_version=python_version,
+        )
+
 
 def check_filename(filename: str) -> str:
     """Refuse filenames with paths, odd characters or hidden-file tricks."""
@@ -120,7 +149,6 @@ def inspect_distribution(
                     f"Binary wheel {filename!r} has an unsupported platform tag "
                     f"{tag.platform!r}: use a manylinux or musllinux tag (PEP 600, 656)."
                 )
-    sha256, blake2_256, md5, size = file_digests(path)
     if packagetype == WHEEL:
         core = _wheel_metadata(path, filename, name, version)
         python_version = filename[: -len(".whl")].split("-")[-3]
@@ -128,15 +156,12 @@ def inspect_distribution(
         core = sdist_pkg_info(path, filename, "r:gz")
         check_core_metadata(filename, core, name, version)
         python_version = "source"
-    return Distribution(
-        name=name,
-        version=version,
-        filename=filename,
-        packagetype=packagetype,
-        size=size,
-        sha256=sha256,
-        blake2_256=blake2_256,
-        md5=md5,
+    return Distribution.of_file(
+        path,
+        filename,
+        name,
+        version,
+        packagetype,
         core_metadata=core if packagetype == WHEEL else None,
         requires_python=core_metadata_field(core, "Requires-Python"),
         python_version=python_version,

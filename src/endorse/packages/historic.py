@@ -41,7 +41,6 @@ from endorse.packages.distributions import (
     check_core_metadata,
     check_filename,
     check_member,
-    file_digests,
     sdist_pkg_info,
 )
 
@@ -83,16 +82,12 @@ def inspect_historic(path: Path, filename: str) -> Distribution:
             f"{filename!r} is not a distribution format PyPI serves (wheels, sdists, "
             "eggs, Windows installers)"
         )
-    sha256, blake2_256, md5, size = file_digests(path)
-    return Distribution(
-        name=name,
-        version=version,
-        filename=filename,
-        packagetype=packagetype,
-        size=size,
-        sha256=sha256,
-        blake2_256=blake2_256,
-        md5=md5,
+    return Distribution.of_file(
+        path,
+        filename,
+        name,
+        version,
+        packagetype,
         core_metadata=None,
         requires_python=None,
         python_version=python or "any",
